@@ -37,34 +37,20 @@ $(DATA_built): $(MODULE_SQL)
 # Objects depend on the shared headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
-.PHONY: deps test demo demo-stop install-for-test
+.PHONY: deps test demo demo-stop
 
 deps:
 	@bash test/deps
 
-# Build with warnings as errors, install, then run every test against a
-# throwaway cluster.
+# Build with warnings as errors, then run every test against a throwaway
+# cluster on a private installation (test/run says how).
 test: deps
 	$(MAKE) all COPT=-Werror
-	$(MAKE) install-for-test
 	bash test/run
 
 demo: deps
 	$(MAKE) all
-	$(MAKE) install-for-test
 	bash test/demo start
 
 demo-stop:
 	bash test/demo stop
-
-# Install into the server's directories: directly when they are writable (root,
-# or a user-owned PostgreSQL), else through sudo when it needs no password.
-install-for-test:
-	@if [ -w "$(DESTDIR)$(pkglibdir)" ] && [ -w "$(DESTDIR)$(datadir)/extension" ]; then \
-	  $(MAKE) install; \
-	elif sudo -n true 2>/dev/null; then \
-	  sudo -n $(MAKE) install; \
-	else \
-	  echo "aiml: cannot write $(pkglibdir); run 'sudo make install' once, then 'make test' again" >&2; \
-	  exit 1; \
-	fi

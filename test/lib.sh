@@ -1,9 +1,28 @@
-# Shared by test/run and test/demo: where PostgreSQL lives, running commands as
-# the cluster's OS user, and a cluster's lifecycle.
+# Shared by test/run and test/demo: a private installation of PostgreSQL
+# with aiml, running commands as the cluster's OS user, a cluster's lifecycle.
 
-bindir=$(pg_config --bindir)
-pgxs_src=$(dirname "$(dirname "$(pg_config --pgxs)")")
-pg_regress=$pgxs_src/test/regress/pg_regress
+: "${PG_CONFIG:=pg_config}"
+
+# install_private DIR: copy the server's installation (binaries, libraries,
+# share files) under DIR and install aiml into that copy.  PostgreSQL finds
+# its share and library directories relative to its binaries, so a cluster
+# started from the copy loads this build of aiml without touching the
+# system's directories: no root needed, and parallel checkouts do not collide.
+install_private() {
+	local dir=$1 root=$2 sys_bindir sys_sharedir
+	sys_bindir=$("$PG_CONFIG" --bindir)
+	sys_sharedir=$("$PG_CONFIG" --sharedir)
+	mkdir -p "$dir$(dirname "$(dirname "$sys_bindir")")" "$dir$(dirname "$sys_sharedir")"
+	cp -a "$(dirname "$sys_bindir")" "$dir$(dirname "$(dirname "$sys_bindir")")/"
+	cp -a "$sys_sharedir" "$dir$(dirname "$sys_sharedir")/"
+	make -s -C "$root" install DESTDIR="$dir" PG_CONFIG="$PG_CONFIG" >"$dir.install.log" 2>&1 || {
+		cat "$dir.install.log" >&2
+		return 1
+	}
+	bindir=$dir$sys_bindir
+	pgxs_src=$dir$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")
+	pg_regress=$pgxs_src/test/regress/pg_regress
+}
 
 # PostgreSQL refuses to run as root, so as root the cluster runs as postgres.
 if [[ $(id -u) -eq 0 ]]; then
