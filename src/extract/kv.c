@@ -175,29 +175,6 @@ read_bare_value(KvScanner *sc, StringInfo value)
 	appendBinaryStringInfo(value, sc->s + start, end - start);
 }
 
-/* Skips a token that is not a pair, through the next pair separator. */
-static void
-skip_token(KvScanner *sc)
-{
-	if (!at_end(sc) && !sc->rules->pair_sep[peek(sc)])
-	{
-		if (peek(sc) == '"' || peek(sc) == '\'')
-		{
-			StringInfoData ignored;
-
-			initStringInfo(&ignored);
-			read_quoted(sc, &ignored);
-			pfree(ignored.data);
-		}
-		else
-			sc->pos += pg_mblen(sc->s + sc->pos);
-		while (!at_end(sc) && !sc->rules->pair_sep[peek(sc)] && !isspace(peek(sc)))
-			sc->pos += pg_mblen(sc->s + sc->pos);
-	}
-	if (!at_end(sc))
-		sc->pos++;
-}
-
 static void
 push_string(JsonbParseState **state, JsonbIteratorToken token, StringInfo s)
 {
@@ -229,6 +206,9 @@ aiml_extract_kv(PG_FUNCTION_ARGS)
 	{
 		StringInfoData key,
 					value;
+		int			keyend;
+		bool		spaced;
+		unsigned char sep;
 
 		while (!at_end(&sc) && (isspace(peek(&sc)) || rules.pair_sep[peek(&sc)]))
 			sc.pos++;
@@ -236,20 +216,24 @@ aiml_extract_kv(PG_FUNCTION_ARGS)
 			break;
 
 		initStringInfo(&key);
-		if (!read_key(&sc, &key) && !rules.kv_sep[peek(&sc)])
+		if (!read_key(&sc, &key))
 		{
-			skip_token(&sc);
+			sc.pos++;			/* a key-value separator without a key */
 			continue;
 		}
+		keyend = sc.pos;
 		skip_spaces(&sc);
+		spaced = sc.pos > keyend;
 		if (at_end(&sc) || !rules.kv_sep[peek(&sc)] || key.len == 0)
 		{
-			skip_token(&sc);
+			sc.pos = keyend;	/* a word that is not a key: look on after it */
 			continue;
 		}
-		sc.pos++;				/* the key-value separator */
-		while (!at_end(&sc) && (peek(&sc) == ' ' || peek(&sc) == '\t'))
-			sc.pos++;
+		sep = peek(&sc);
+		sc.pos++;
+		if (!rules.pair_sep[' '] || spaced || sep == ':')
+			while (!at_end(&sc) && (peek(&sc) == ' ' || peek(&sc) == '\t'))
+				sc.pos++;
 
 		initStringInfo(&value);
 		if (!at_end(&sc) && (peek(&sc) == '"' || peek(&sc) == '\''))
