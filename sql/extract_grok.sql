@@ -102,3 +102,11 @@ GROUP BY 1 ORDER BY 1;
 SELECT count(*) FROM access_log
 WHERE aiml.grok(line, '%{IPORHOST:ip} .* %{INT:status:int} %{INT:bytes:int}') @> '{"status": 404}';
 DROP TABLE access_log;
+
+-- the examples of docs/extract.md
+INSERT INTO aiml.grok_patterns (name, pattern, description) VALUES
+  ('MODELLOG', '%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} model=%{NOTSPACE:model} latency=%{NUMBER:ms:float}ms', NULL);
+SELECT aiml.grok('2026-10-15T08:00:01Z INFO model=fraud-scorer latency=35.2ms', '%{MODELLOG}');
+SELECT aiml.grok('127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "curl/8.0"',
+                 '%{COMBINEDAPACHELOG}');
+DELETE FROM aiml.grok_patterns;
