@@ -60,6 +60,7 @@ SELECT (aiml.regex_to_record(NULL::access,
 SELECT pg_typeof(aiml.regex_to_record(NULL::access, 'x', 'x')) AS type;
 SELECT aiml.regex_to_record(NULL::access, 'nothing', '(?<ip>\d+\.\d+\.\d+\.\d+)') IS NULL AS no_match;
 SELECT aiml.regex_to_record(NULL::access, NULL, 'x') IS NULL AS null_text;
+SELECT aiml.regex_to_record(NULL::int, '1', '(?<x>1)');
 -- a value the column's type rejects is that type's error
 SELECT aiml.regex_to_record(NULL::access, 'status=ok', 'status=(?<status>\w+)');
 -- many rows, one compiled pattern, typed columns

@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -159,6 +160,14 @@ aiml_regex_to_record(PG_FUNCTION_ARGS)
 	extra = aiml_pattern_cache_extra(fcinfo);
 	if (*extra == NULL)
 	{
+		Oid			basetype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+		if (!OidIsValid(basetype) || !type_is_rowtype(basetype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("first argument of aiml.regex_to_record must be a row type, not %s",
+							OidIsValid(basetype) ? format_type_be(basetype) : "unknown"),
+					 errhint("Pass NULL cast to a composite type, e.g. NULL::my_table.")));
 		populate = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
 		fmgr_info_cxt(F_JSONB_POPULATE_RECORD, populate, fcinfo->flinfo->fn_mcxt);
 		fmgr_info_set_expr(fcinfo->flinfo->fn_expr, populate);
