@@ -27,6 +27,21 @@ SHLIB_LINK  = $(shell pkg-config --libs $(LIBS_PKG) 2>/dev/null)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+
+# Grok pattern files go to <sharedir>/extension/aiml/grok/, where aiml.grok
+# finds them at run time (relative to the server's binaries).
+GROK_PATTERNS = $(wildcard src/extract/patterns/*)
+GROK_DIR      = $(datadir)/$(datamoduledir)/aiml/grok
+
+.PHONY: install-grok-patterns uninstall-grok-patterns
+install: install-grok-patterns
+install-grok-patterns: installdirs
+	$(MKDIR_P) '$(DESTDIR)$(GROK_DIR)'
+	$(INSTALL_DATA) $(GROK_PATTERNS) '$(DESTDIR)$(GROK_DIR)/'
+
+uninstall: uninstall-grok-patterns
+uninstall-grok-patterns:
+	rm -rf '$(DESTDIR)$(datadir)/$(datamoduledir)/aiml'
 endif
 
 $(DATA_built): $(MODULE_SQL)

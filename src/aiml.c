@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "core/blas.h"
+#include "extract/pattern.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -40,6 +41,7 @@ _PG_init(void)
 		return;
 
 	aiml_blas_define_guc();
+	aiml_extract_define_guc();
 	MarkGUCPrefixReserved("aiml");
 
 	if (process_shared_preload_libraries_in_progress)

@@ -1,0 +1,57 @@
+-- extract: text to rows with regular expressions (PCRE2), grok patterns and
+-- key=value pairs.  Entities and NER live in their own files.
+
+-- The regex functions depend only on their arguments (aiml.regex_match_limit
+-- can turn a result into an error, never into another result), so they are
+-- IMMUTABLE and can back expression indexes and generated columns.
+CREATE FUNCTION aiml.regex_extract(string text, pattern text, flags text DEFAULT '')
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'aiml_regex_extract' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.regex_extract(text, text, text) IS
+    'named groups of the first PCRE2 match as a jsonb object (groups "1", "2"... when none is named), NULL when nothing matches';
+
+CREATE FUNCTION aiml.regex_extract_all(string text, pattern text, flags text DEFAULT '')
+    RETURNS SETOF jsonb
+    AS 'MODULE_PATHNAME', 'aiml_regex_extract_all' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    ROWS 10;
+COMMENT ON FUNCTION aiml.regex_extract_all(text, text, text) IS
+    'named groups of every PCRE2 match, one jsonb row per match, left to right';
+
+-- STABLE: jsonb_populate_record runs the columns' input functions, some of
+-- which read settings (timestamptz and TimeZone).  Not STRICT: the first
+-- argument is usually NULL::some_type.
+CREATE FUNCTION aiml.regex_to_record(base anyelement, string text, pattern text, flags text DEFAULT '')
+    RETURNS anyelement
+    AS 'MODULE_PATHNAME', 'aiml_regex_to_record' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.regex_to_record(anyelement, text, text, text) IS
+    'the first PCRE2 match filled into a row of the type of base, named groups to columns as jsonb_populate_record does; NULL when nothing matches';
+
+-- Users' grok patterns: they extend the shipped library and override it.
+CREATE TABLE aiml.grok_patterns (
+    name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_]{1,63}$'),
+    pattern     text NOT NULL,
+    description text
+);
+COMMENT ON TABLE aiml.grok_patterns IS
+    'grok patterns of this database, used by aiml.grok before the shipped library (same name: this one wins)';
+GRANT SELECT ON aiml.grok_patterns TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('aiml.grok_patterns', '');
+
+-- STABLE: it reads aiml.grok_patterns.
+CREATE FUNCTION aiml.grok(string text, pattern text)
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'aiml_grok' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.grok(text, text) IS
+    'Logstash grok: %{SYNTAX:field:int|float} references expanded from aiml.grok_patterns and the shipped library; the first match''s fields as jsonb, NULL when nothing matches';
+
+CREATE FUNCTION aiml.grok_library(OUT name text, OUT pattern text, OUT source text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'aiml_grok_library' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.grok_library() IS
+    'the grok patterns shipped with aiml (name, definition, file), before the overrides in aiml.grok_patterns';
+
+CREATE FUNCTION aiml.extract_kv(string text, options jsonb DEFAULT '{}')
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'aiml_extract_kv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.extract_kv(text, jsonb) IS
+    'key=value and key: value pairs (quoted values with backslash escapes) as a jsonb object of strings; options pair_sep, kv_sep';
