@@ -19,8 +19,14 @@ install_private() {
 		cat "$dir.install.log" >&2
 		return 1
 	}
-	bindir=$dir$sys_bindir
-	pgxs_src=$dir$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")
+	use_private "$dir"
+}
+
+# use_private DIR: point bindir, pgxs_src and pg_regress into the private
+# installation under DIR.
+use_private() {
+	bindir=$1$("$PG_CONFIG" --bindir)
+	pgxs_src=$1$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")
 	pg_regress=$pgxs_src/test/regress/pg_regress
 }
 
