@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "core/blas.h"
+#include "ingest/ingest.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -40,6 +41,7 @@ _PG_init(void)
 		return;
 
 	aiml_blas_define_guc();
+	ingest_init();
 	MarkGUCPrefixReserved("aiml");
 
 	if (process_shared_preload_libraries_in_progress)
