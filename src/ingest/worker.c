@@ -37,6 +37,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -396,7 +397,8 @@ Datum
 aiml_validate_metric_source(PG_FUNCTION_ARGS)
 {
 	char	   *provider = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *config_text = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Jsonb	   *jb = PG_GETARG_JSONB_P(1);
+	char	   *config_text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 	const IngestProvider *p = ingest_provider(provider);
 	json_object *config = ingest_parse_config(config_text);
 
