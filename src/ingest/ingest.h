@@ -65,6 +65,8 @@ typedef struct IngestSeries
 
 typedef struct IngestBatch
 {
+	MemoryContext cxt;			/* where the poll lives: outlives the
+								 * transactions that write the batch */
 	List	   *series;			/* of IngestSeries * */
 	int64		nsamples;
 	TimestampTz max_ts;

@@ -30,6 +30,7 @@ ingest_poll_new(IngestSource *source, TimestampTz now)
 	poll->source = source;
 	poll->provider = ingest_provider(source->provider);
 	poll->started = now;
+	poll->batch.cxt = CurrentMemoryContext;
 	return poll;
 }
 

@@ -122,9 +122,11 @@ ingest_write_batch(IngestSource *source, IngestBatch *batch, TimestampTz polled_
 				   void (*between_chunks) (void))
 {
 	int			chunk = ingest_batch_rows;
-	Datum	   *ids = palloc(sizeof(Datum) * chunk);
-	Datum	   *ts = palloc(sizeof(Datum) * chunk);
-	Datum	   *vals = palloc(sizeof(Datum) * chunk);
+
+	/* not in SPI's memory: between_chunks ends the SPI connection */
+	Datum	   *ids = MemoryContextAlloc(batch->cxt, sizeof(Datum) * chunk);
+	Datum	   *ts = MemoryContextAlloc(batch->cxt, sizeof(Datum) * chunk);
+	Datum	   *vals = MemoryContextAlloc(batch->cxt, sizeof(Datum) * chunk);
 	int			n = 0;
 	int64		inserted = 0;
 	ListCell   *lc;
@@ -155,6 +157,9 @@ ingest_write_batch(IngestSource *source, IngestBatch *batch, TimestampTz polled_
 	if (n > 0)
 		inserted += insert_samples(n, ids, ts, vals);
 	record_success(source, batch, inserted, polled_at);
+	pfree(ids);
+	pfree(ts);
+	pfree(vals);
 	return inserted;
 }
 

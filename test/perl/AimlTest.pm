@@ -19,7 +19,7 @@ our @EXPORT = qw(aiml_node start_fixture fixture_control http_get_json start_pro
 my $root = $ENV{AIML_ROOT} // dirname(dirname(dirname(__FILE__)));
 my @servers;
 
-END { $_->kill_kill for @servers; }
+END { local $?; $_->kill_kill for @servers; }
 
 # A started cluster with aiml (and pg_cron) preloaded and the extension
 # created in database postgres, where the ingestion worker connects.
