@@ -233,7 +233,7 @@ COMMENT ON VIEW aiml.model_resource_usage IS 'per model and hour: CPU, memory, G
 CREATE VIEW aiml.model_cost AS
 SELECT u.source, u.model, u.hour, d.instance_type, d.instance_count,
        d.instance_count * p.usd_per_hour AS usd,
-       CASE WHEN u.requests > 0 THEN d.instance_count * p.usd_per_hour / u.requests END AS usd_per_request
+       CASE WHEN u.requests > 0 THEN d.instance_count * p.usd_per_hour / u.requests::numeric END AS usd_per_request
 FROM aiml.model_resource_usage u
 JOIN aiml.model_deployments d ON d.source = u.source AND d.resource = u.model
 JOIN aiml.instance_prices p ON p.instance_type = d.instance_type;
