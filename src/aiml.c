@@ -7,6 +7,7 @@
 
 #include "core/blas.h"
 #include "extract/pattern.h"
+#include "ingest/ingest.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 
 	aiml_blas_define_guc();
 	aiml_extract_define_guc();
+	ingest_init();
 	MarkGUCPrefixReserved("aiml");
 
 	if (process_shared_preload_libraries_in_progress)

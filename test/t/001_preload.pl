@@ -22,7 +22,8 @@ like($log, qr/aiml \d+\.\d+\.\d+ loaded, settings registered: aiml\.blas_threads
 is($node->safe_psql('postgres', 'SHOW aiml.blas_threads'), '2',
 	'postgresql.conf sets aiml.blas_threads');
 is($node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_settings WHERE name = 'aiml.blas_threads'"), '1',
+	"SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE name LIKE 'aiml.%'"),
+	'aiml.blas_threads,aiml.ingest_allowed_hosts,aiml.ingest_batch_rows,aiml.ingest_database,aiml.ingest_max_response_bytes,aiml.ingest_worker,aiml.regex_match_limit',
 	'pg_settings lists aiml settings before CREATE EXTENSION');
 
 $node->safe_psql('postgres', 'CREATE EXTENSION aiml; CREATE EXTENSION pg_cron;');

@@ -1,0 +1,188 @@
+/*
+ * ingest.h: pulling resource metrics of deployed models into tables.
+ *
+ * The pieces, and who owns what:
+ *
+ *   provider (prometheus.c, later cloudwatch.c, gcp.c, azure.c)
+ *       turns a source's config and a time window into HTTP requests, and
+ *       each response into samples (and, for paginated APIs, the next request).
+ *   http.c
+ *       runs requests with libcurl's multi interface: several sources at
+ *       once, bounded bodies, host allow-list, cancellable.
+ *   sink.c
+ *       writes one source's samples with SPI: series upserted, samples
+ *       inserted ON CONFLICT DO NOTHING, watermark and status moved in the
+ *       same transaction, so a crash never loses or duplicates a sample.
+ *   worker.c
+ *       the background worker: schedules due sources, retries with backoff,
+ *       records failures; and aiml.ingest_now() for one synchronous poll.
+ */
+#ifndef AIML_INGEST_H
+#define AIML_INGEST_H
+
+#include "postgres.h"
+
+/*
+ * PostgreSQL's fmgrprotos.h declares a function json_object() and json-c a
+ * type of that name: PostgreSQL's is renamed in the files that use json-c,
+ * which include this header before any other that pulls in fmgrprotos.h.
+ */
+#define json_object pg_json_object_function
+#include "utils/builtins.h"
+#undef json_object
+#include <json-c/json.h>
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/timestamp.h"
+
+/* One source row of aiml.metric_sources, with its config parsed. */
+typedef struct IngestSource
+{
+	char	   *name;
+	char	   *provider;
+	json_object *config;		/* owned; freed by ingest_source_free */
+	char	   *secret;			/* NULL when none; never logged */
+	int			interval_s;
+	int			lookback_s;
+	int			timeout_ms;
+	TimestampTz watermark;		/* 0 when nothing was ingested yet */
+	int			consecutive_failures;
+} IngestSource;
+
+/* One series and the samples read for it in this poll. */
+typedef struct IngestSeries
+{
+	char	   *metric;
+	char	   *resource;
+	char	   *labels;			/* JSON object text */
+	char	   *unit;			/* NULL when unknown */
+	int			nsamples;
+	int			capacity;
+	TimestampTz *ts;
+	double	   *values;
+} IngestSeries;
+
+typedef struct IngestBatch
+{
+	MemoryContext cxt;			/* where the poll lives: outlives the
+								 * transactions that write the batch */
+	List	   *series;			/* of IngestSeries * */
+	int64		nsamples;
+	TimestampTz max_ts;
+} IngestBatch;
+
+struct IngestPoll;
+
+/* An HTTP request a provider wants made, and what came back. */
+typedef struct IngestRequest
+{
+	struct IngestPoll *poll;	/* the poll it belongs to */
+	char	   *url;
+	char	   *method;			/* "GET" or "POST" */
+	char	   *body;			/* POST body or NULL */
+	List	   *headers;		/* of char *, "Name: value" */
+	char	   *username;		/* basic auth, or NULL */
+	char	   *password;
+	void	   *provider_state; /* e.g. which metric a query is for */
+
+	/* filled by http.c */
+	long		status;
+	StringInfo	response;
+	char	   *error;			/* transport error, NULL when a response came */
+	int			retry_after_s;	/* from a 429/503's Retry-After, else 0 */
+} IngestRequest;
+
+/* One poll of one source: its requests, what they gave, how it ended. */
+typedef struct IngestPoll
+{
+	IngestSource *source;
+	const struct IngestProvider *provider;
+	TimestampTz started;
+	IngestBatch batch;
+	int			pending;		/* requests not finished yet */
+	char	   *error;			/* first failure, NULL while all went well */
+	int			retry_after_s;
+} IngestPoll;
+
+typedef struct IngestProvider
+{
+	const char *name;
+
+	/* Raise an error naming what is wrong with a config (add_metric_source). */
+	void		(*validate) (json_object *config);
+
+	/* The first requests of a poll covering [from, to]. */
+	List	   *(*plan) (IngestSource *source, TimestampTz from, TimestampTz to);
+
+	/*
+	 * Parse a successful response into batch; may return a follow-up request
+	 * (the next page), else NULL.  Raises an error for a malformed body.
+	 */
+	IngestRequest *(*parse) (IngestSource *source, IngestRequest *request,
+							 IngestBatch *batch);
+} IngestProvider;
+
+/* worker.c: settings, and worker registration from _PG_init */
+extern char *ingest_database;
+extern char *ingest_allowed_hosts;
+extern int	ingest_max_response_bytes;
+extern int	ingest_batch_rows;
+extern void ingest_init(void);
+
+/* providers */
+extern const IngestProvider *ingest_provider(const char *name);
+extern const IngestProvider prometheus_provider;
+
+/* source config helpers (source.c) */
+extern json_object *ingest_parse_config(const char *text);
+extern const char *ingest_config_string(json_object *config, const char *key,
+										const char *dflt);
+extern int	ingest_config_int(json_object *config, const char *key, int dflt,
+							  int min, int max);
+extern bool ingest_config_bool(json_object *config, const char *key, bool dflt);
+extern void ingest_check_config_keys(json_object *config, const char *provider,
+									 const char *const *allowed);
+extern void ingest_check_url(const char *what, const char *url);
+extern void ingest_source_free(IngestSource *source);
+extern char *ingest_labels_json(json_object *labels, const char *skip);
+extern char *ingest_resource_from_labels(IngestSource *source, json_object *labels,
+										 const char *fallback);
+
+/* batches */
+extern IngestSeries *ingest_batch_series(IngestBatch *batch, const char *metric,
+										 const char *resource, const char *labels,
+										 const char *unit);
+extern void ingest_series_add(IngestBatch *batch, IngestSeries *series,
+							  TimestampTz ts, double value);
+extern TimestampTz ingest_unix_to_timestamptz(double unix_seconds);
+extern double ingest_timestamptz_to_unix(TimestampTz ts);
+
+/* http.c: run requests; on_done is called for each as it finishes and may
+ * return follow-up requests to run in the same loop. */
+typedef List *(*IngestRequestDone) (IngestRequest *request, void *arg);
+
+extern IngestRequest *ingest_request_new(IngestPoll *poll, const char *url);
+extern void ingest_http_run(List *requests, IngestRequestDone on_done, void *arg);
+
+/* prometheus exposition format (exposition.c) */
+extern void ingest_parse_exposition(IngestSource *source, const char *text, Size len,
+									TimestampTz scrape_time, IngestBatch *batch);
+
+/* sink.c */
+extern int64 ingest_write_batch(IngestSource *source, IngestBatch *batch,
+								TimestampTz polled_at, void (*between_chunks) (void));
+extern List *ingest_load_sources(const char *only_name, TimestampTz now,
+								 TimestampTz *next_due, MemoryContext cxt);
+extern void ingest_record_failure(const char *source, const char *error,
+								  int retry_after_s, int interval_s,
+								  int consecutive_failures);
+
+/* poll.c: polls shared by the worker and aiml.ingest_now; finished is
+ * called once per poll, when its last request is done. */
+typedef void (*IngestPollFinished) (IngestPoll *poll, void *arg);
+
+extern IngestPoll *ingest_poll_new(IngestSource *source, TimestampTz now);
+extern void ingest_polls_run(List *polls, IngestPollFinished finished, void *arg);
+
+#endif							/* AIML_INGEST_H */
