@@ -9,3 +9,4 @@ FROM model_metrics GROUP BY endpoint ORDER BY endpoint;
 
 \ir ../src/core/demo.sql
 \ir ../src/extract/demo.sql
+\ir ../src/ingest/demo.sql
