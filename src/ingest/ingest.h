@@ -85,6 +85,7 @@ typedef struct IngestRequest
 	char	   *username;		/* basic auth, or NULL */
 	char	   *password;
 	void	   *provider_state; /* e.g. which metric a query is for */
+	bool		is_retry;		/* sent again after a 401: not retried twice */
 
 	/* filled by http.c */
 	long		status;
@@ -116,11 +117,18 @@ typedef struct IngestProvider
 	List	   *(*plan) (IngestSource *source, TimestampTz from, TimestampTz to);
 
 	/*
-	 * Parse a successful response into batch; may return a follow-up request
-	 * (the next page), else NULL.  Raises an error for a malformed body.
+	 * Parse a successful response into batch; returns follow-up requests
+	 * (the next page; the data requests after a token request), else NIL.
+	 * Raises an error for a malformed body.
 	 */
-	IngestRequest *(*parse) (IngestSource *source, IngestRequest *request,
-							 IngestBatch *batch);
+	List	   *(*parse) (IngestSource *source, IngestRequest *request,
+						  IngestBatch *batch);
+
+	/*
+	 * Optional: a request was refused with 401 (an expired token).  Forget
+	 * cached credentials and return the requests that retry it, once.
+	 */
+	List	   *(*unauthorized) (IngestSource *source, IngestRequest *request);
 } IngestProvider;
 
 /* worker.c: settings, and worker registration from _PG_init */
@@ -133,6 +141,12 @@ extern void ingest_init(void);
 /* providers */
 extern const IngestProvider *ingest_provider(const char *name);
 extern const IngestProvider prometheus_provider;
+
+/* credentials cached per backend until they expire (source.c) */
+extern const char *ingest_token_get(const char *source, const char *what);
+extern void ingest_token_put(const char *source, const char *what,
+							 const char *token, TimestampTz expires);
+extern void ingest_token_forget(const char *source);
 
 /* source config helpers (source.c) */
 extern json_object *ingest_parse_config(const char *text);

@@ -101,6 +101,31 @@ parse_response(IngestPoll *poll, void *request)
 	return poll->provider->parse(poll->source, request, &poll->batch);
 }
 
+static void *
+retry_unauthorized(IngestPoll *poll, void *request)
+{
+	return poll->provider->unauthorized(poll->source, request);
+}
+
+/* Follow-up requests join the poll. */
+static List *
+adopt(IngestPoll *poll, List *requests, bool is_retry)
+{
+	ListCell   *lc;
+
+	if (poll->error != NULL)
+		return NIL;
+	foreach(lc, requests)
+	{
+		IngestRequest *next = lfirst(lc);
+
+		next->poll = poll;
+		next->is_retry = is_retry;
+		poll->pending++;
+	}
+	return requests;
+}
+
 static List *
 request_done(IngestRequest *r, void *arg)
 {
@@ -108,19 +133,13 @@ request_done(IngestRequest *r, void *arg)
 	IngestPoll *poll = r->poll;
 	List	   *more = NIL;
 
-	if (r->error)
+	if (r->status == 401 && poll->provider->unauthorized && !r->is_retry &&
+		poll->error == NULL)
+		more = adopt(poll, capture_errors(poll, retry_unauthorized, r), true);
+	else if (r->error)
 		poll_failed(poll, r->error, r->retry_after_s);
 	else if (poll->error == NULL)
-	{
-		IngestRequest *next = capture_errors(poll, parse_response, r);
-
-		if (next && poll->error == NULL)
-		{
-			next->poll = poll;
-			poll->pending++;
-			more = list_make1(next);
-		}
-	}
+		more = adopt(poll, capture_errors(poll, parse_response, r), r->is_retry);
 	/* the body is parsed: drop it now, a poll may have many pages */
 	if (r->response)
 		pfree(r->response->data);

@@ -354,7 +354,7 @@ parse_query_range(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 	PG_END_TRY();
 }
 
-static IngestRequest *
+static List *
 prometheus_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 {
 	if (ingest_config_bool(source->config, "scrape", false))
@@ -362,7 +362,7 @@ prometheus_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 								r->poll->started, batch);
 	else
 		parse_query_range(source, r, batch);
-	return NULL;
+	return NIL;
 }
 
 const IngestProvider prometheus_provider = {

@@ -13,6 +13,7 @@
 #include "ingest/ingest.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 
 static const IngestProvider *const providers[] = {
 	&prometheus_provider,
@@ -271,4 +272,79 @@ ingest_timestamptz_to_unix(TimestampTz ts)
 {
 	return (double) ts / USECS_PER_SEC +
 		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/*
+ * Credentials cached per backend: the worker keeps an access token until it
+ * expires instead of asking the token endpoint on every poll.  Entries live
+ * in TopMemoryContext; a minute before expiry a token counts as expired.
+ */
+typedef struct CachedToken
+{
+	char	   *source;
+	char	   *what;
+	char	   *token;
+	TimestampTz expires;
+} CachedToken;
+
+static List *tokens = NIL;
+
+static CachedToken *
+find_token(const char *source, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, tokens)
+	{
+		CachedToken *t = lfirst(lc);
+
+		if (strcmp(t->source, source) == 0 && strcmp(t->what, what) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+const char *
+ingest_token_get(const char *source, const char *what)
+{
+	CachedToken *t = find_token(source, what);
+
+	if (t == NULL || t->expires - 60 * USECS_PER_SEC < GetCurrentTimestamp())
+		return NULL;
+	return t->token;
+}
+
+void
+ingest_token_put(const char *source, const char *what, const char *token,
+				 TimestampTz expires)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	CachedToken *t = find_token(source, what);
+
+	if (t == NULL)
+	{
+		t = palloc0(sizeof(CachedToken));
+		t->source = pstrdup(source);
+		t->what = pstrdup(what);
+		tokens = lappend(tokens, t);
+	}
+	else
+		pfree(t->token);
+	t->token = pstrdup(token);
+	t->expires = expires;
+	MemoryContextSwitchTo(old);
+}
+
+void
+ingest_token_forget(const char *source)
+{
+	ListCell   *lc;
+
+	foreach(lc, tokens)
+	{
+		CachedToken *t = lfirst(lc);
+
+		if (strcmp(t->source, source) == 0)
+			t->expires = 0;
+	}
 }
