@@ -191,9 +191,12 @@ transfer_start(CURLM *multi, IngestRequest *r, int timeout_ms)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	if (r->aws_sigv4)
+		curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, r->aws_sigv4);
+	else if (r->username)
+		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 	if (r->username)
 	{
-		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(easy, CURLOPT_USERNAME, r->username);
 		curl_easy_setopt(easy, CURLOPT_PASSWORD, r->password ? r->password : "");
 	}
@@ -201,10 +204,12 @@ transfer_start(CURLM *multi, IngestRequest *r, int timeout_ms)
 		t->headers = curl_slist_append(t->headers, lfirst(lc));
 	if (t->headers)
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
-	if (strcmp(r->method, "POST") == 0)
+	if (strcmp(r->method, "GET") != 0)
 	{
 		curl_easy_setopt(easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, r->body ? r->body : "");
+		if (strcmp(r->method, "POST") != 0)
+			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 	curl_multi_add_handle(multi, easy);
 	return t;

@@ -82,8 +82,9 @@ typedef struct IngestRequest
 	char	   *method;			/* "GET" or "POST" */
 	char	   *body;			/* POST body or NULL */
 	List	   *headers;		/* of char *, "Name: value" */
-	char	   *username;		/* basic auth, or NULL */
+	char	   *username;		/* basic auth or AWS access key, or NULL */
 	char	   *password;
+	char	   *aws_sigv4;		/* "aws:amz:region:service": sign with SigV4 */
 	void	   *provider_state; /* e.g. which metric a query is for */
 	bool		is_retry;		/* sent again after a 401: not retried twice */
 
@@ -125,7 +126,7 @@ typedef struct IngestProvider
 						  IngestBatch *batch);
 
 	/*
-	 * Optional: a request was refused with 401 (an expired token).  Forget
+	 * Optional: a request was refused with 401 or 403 (expired credentials).  Forget
 	 * cached credentials and return the requests that retry it, once.
 	 */
 	List	   *(*unauthorized) (IngestSource *source, IngestRequest *request);
@@ -141,6 +142,7 @@ extern void ingest_init(void);
 /* providers */
 extern const IngestProvider *ingest_provider(const char *name);
 extern const IngestProvider prometheus_provider;
+extern const IngestProvider cloudwatch_provider;
 
 /* credentials cached per backend until they expire (source.c) */
 extern const char *ingest_token_get(const char *source, const char *what);

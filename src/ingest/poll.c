@@ -133,9 +133,10 @@ request_done(IngestRequest *r, void *arg)
 	IngestPoll *poll = r->poll;
 	List	   *more = NIL;
 
-	if (r->status == 401 && poll->provider->unauthorized && !r->is_retry &&
-		poll->error == NULL)
-		more = adopt(poll, capture_errors(poll, retry_unauthorized, r), true);
+	if ((r->status == 401 || r->status == 403) && poll->provider->unauthorized &&
+		!r->is_retry && poll->error == NULL &&
+		(more = adopt(poll, capture_errors(poll, retry_unauthorized, r), true)) != NIL)
+		;						/* retried with fresh credentials */
 	else if (r->error)
 		poll_failed(poll, r->error, r->retry_after_s);
 	else if (poll->error == NULL)

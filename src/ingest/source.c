@@ -17,10 +17,11 @@
 
 static const IngestProvider *const providers[] = {
 	&prometheus_provider,
+	&cloudwatch_provider,
 };
 
 /* The providers this build knows and the ones still to come, for messages. */
-#define PROVIDER_NAMES "prometheus (cloudwatch, gcp and azure are planned)"
+#define PROVIDER_NAMES "prometheus, cloudwatch (gcp and azure are planned)"
 
 const IngestProvider *
 ingest_provider(const char *name)

@@ -59,14 +59,21 @@ sub http_get_json
 	return decode_json($r->{content});
 }
 
-# Starts test/fixtures/prometheus_fixture.py; returns its base URL.
+# Starts a fixture server of test/fixtures/ (default: the Prometheus one)
+# with Debian's python3, which has the Debian packages fixtures use
+# (python3-botocore); returns its base URL.
 sub start_fixture
 {
-	my $portfile = PostgreSQL::Test::Utils::tempdir() . "/fixture.port";
+	my ($script, @args) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	my $portfile = "$dir/fixture.port";
+	my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
+	$script //= 'prometheus_fixture.py';
 	push @servers, IPC::Run::start(
-		[ 'python3', "$root/test/fixtures/prometheus_fixture.py", $portfile ],
-		'>', '/dev/null', '2>', '/dev/null');
-	wait_until(10, sub { -s $portfile }) or die "fixture did not start";
+		[ $python, "$root/test/fixtures/$script", $portfile, @args ],
+		'>', "$dir/fixture.log", '2>&1');
+	wait_until(10, sub { -s $portfile }) or die "fixture $script did not start: "
+	  . PostgreSQL::Test::Utils::slurp_file("$dir/fixture.log");
 	return 'http://127.0.0.1:' . PostgreSQL::Test::Utils::slurp_file($portfile);
 }
 
