@@ -195,46 +195,76 @@ commit_chunk(void)
 }
 
 /*
+ * Runs fn in a transaction of its own.  An error is caught, the transaction
+ * rolled back, and the message returned (NULL when all went well), so a
+ * failing write never ends the worker.
+ */
+static char *
+in_transaction(const char *activity, void (*fn) (IngestPoll *), IngestPoll *poll)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *error = NULL;
+
+	begin_transaction(activity);
+	PG_TRY();
+	{
+		fn(poll);
+		end_transaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		error = e->message;
+	}
+	PG_END_TRY();
+	return error;
+}
+
+static void
+write_poll(IngestPoll *poll)
+{
+	ingest_write_batch(poll->source, &poll->batch, poll->started, commit_chunk);
+}
+
+static void
+record_poll_failure(IngestPoll *poll)
+{
+	IngestSource *s = poll->source;
+
+	ingest_record_failure(s->name, poll->error, poll->retry_after_s, s->interval_s,
+						  s->consecutive_failures);
+}
+
+/*
  * Writes a finished poll, or records its failure.  A failure while writing
  * (e.g. the source was dropped meanwhile) rolls the write back and is
- * recorded too; it never ends the worker.
+ * recorded too; when even that fails (DROP EXTENSION ran), it is logged.
  */
 static void
 worker_poll_finished(IngestPoll *poll, void *arg)
 {
 	IngestSource *s = poll->source;
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *error = poll->error;
+	char	   *error;
 
-	if (error == NULL)
-	{
-		begin_transaction(psprintf("aiml ingest: writing source %s", s->name));
-		PG_TRY();
-		{
-			ingest_write_batch(s, &poll->batch, poll->started, commit_chunk);
-			end_transaction();
-		}
-		PG_CATCH();
-		{
-			ErrorData  *e;
-
-			MemoryContextSwitchTo(cxt);
-			e = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			MemoryContextSwitchTo(cxt);
-			error = e->message;
-		}
-		PG_END_TRY();
-	}
-	if (error != NULL)
-	{
-		begin_transaction(psprintf("aiml ingest: recording failure of source %s", s->name));
-		ingest_record_failure(s->name, error, poll->retry_after_s, s->interval_s,
-							  s->consecutive_failures);
-		end_transaction();
-		elog(LOG, "aiml ingest: source \"%s\" failed: %s", s->name, error);
-	}
+	if (poll->error == NULL &&
+		(error = in_transaction(psprintf("aiml ingest: writing source %s", s->name),
+								write_poll, poll)) != NULL)
+		poll->error = error;
+	if (poll->error == NULL)
+		return;
+	elog(LOG, "aiml ingest: source \"%s\" failed: %s", s->name, poll->error);
+	error = in_transaction(psprintf("aiml ingest: recording failure of source %s", s->name),
+						   record_poll_failure, poll);
+	if (error)
+		elog(LOG, "aiml ingest: could not record the failure of source \"%s\": %s",
+			 s->name, error);
 }
 
 /* The extension's sources table, if the extension is installed; NULL else. */

@@ -131,5 +131,15 @@ is(sql(q{
 	'every series has one sample per step over the whole window: no gap, no duplicate');
 is(sql(q{SELECT count(*) FROM aiml.metric_series WHERE source = 'big'}), '40', 'all 40 series');
 
+# DROP EXTENSION does not wait for the polling worker, which survives it
+$t0 = time;
+sql(q{DROP EXTENSION aiml});
+cmp_ok(time - $t0, '<', 5, 'DROP EXTENSION is not blocked by the worker');
+sleep 2;
+ok(sql(q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'aiml ingest worker'}) eq '1',
+	'the worker keeps running without the extension');
+sql(q{CREATE EXTENSION aiml});
+is(sql(q{SELECT count(*) FROM aiml.metric_sources}), '0', 'and the extension can be created again');
+
 $node->stop;
 done_testing();
