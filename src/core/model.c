@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "anomaly/iforest.h"
 #include "common/base64.h"
 #include "core/json.h"
 #include "core/model.h"
@@ -17,6 +18,7 @@
 /* Every kind this build can read.  A module adds its line here. */
 static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
+	{AIML_KIND_IFOREST, "iforest", IFOREST_FORMAT_VERSION, iforest_describe},
 };
 
 const AimlModelKindInfo *
