@@ -1202,8 +1202,13 @@ forest_path_length_prepared(Forest *f)
 			for (int t = 0; t < ntrees; t++)
 			{
 				const IfNode *nd = &nodes[cur[t]];
+				uint32		left = cur[t] + 1;
+				uint32		right = nd->right;
 
-				cur[t] = x[nd->feature] <= nd->value ? cur[t] + 1 : nd->right;
+				/* a mask, not a branch: the direction is a coin toss */
+				uint32		go_left = -(uint32) (x[nd->feature] <= nd->value);
+
+				cur[t] = right ^ ((right ^ left) & go_left);
 			}
 		for (int t = 0; t < ntrees; t++)
 			sum += nodes[cur[t]].value;
