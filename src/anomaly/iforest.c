@@ -158,6 +158,7 @@ average_path_length(double n)
 
 /* ---- options ---- */
 
+/* The training options, defaults filled in; errors name the bad option. */
 static IfParams
 parse_params(Jsonb *options)
 {
@@ -190,6 +191,7 @@ parse_params(Jsonb *options)
 	return p;
 }
 
+/* Rows must all be as wide as the first row, and as the model's rows. */
 static void
 check_width(int expected, int got, const char *against)
 {
@@ -200,7 +202,7 @@ check_width(int expected, int got, const char *against)
 				 errhint("Every row must have the same number of features, in the same order.")));
 }
 
-/* Options that need the number of features. */
+/* Options that need the number of features: checked at the first row. */
 static void
 check_params_for_width(const IfParams *p, int nfeatures)
 {
@@ -229,6 +231,7 @@ pool_capacity(const IfParams *p, int nfeatures)
 	return (int) Min(want, bound);
 }
 
+/* An empty pool in the aggregate's context; storage grows up to k rows. */
 static IfState *
 state_new(MemoryContext cxt, const IfParams *p, int nfeatures)
 {
@@ -245,6 +248,7 @@ state_new(MemoryContext cxt, const IfParams *p, int nfeatures)
 	return st;
 }
 
+/* Doubles the pool's storage, never beyond its capacity k. */
 static void
 pool_grow(IfState *st)
 {
@@ -255,6 +259,7 @@ pool_grow(IfState *st)
 	st->allocated = n;
 }
 
+/* The values of pool entry i. */
 static inline double *
 pool_row(const IfState *st, int i)
 {
@@ -270,6 +275,7 @@ entry_cmp(uint64 ha, const double *a, uint64 hb, const double *b, int nfeatures)
 	return memcmp(a, b, sizeof(double) * nfeatures);
 }
 
+/* Orders pool entries i and j (see entry_cmp). */
 static inline int
 pool_cmp(const IfState *st, int i, int j)
 {
@@ -277,6 +283,7 @@ pool_cmp(const IfState *st, int i, int j)
 					 st->nfeatures);
 }
 
+/* Exchanges two pool entries, hash and values. */
 static void
 pool_swap(IfState *st, int i, int j)
 {
@@ -290,6 +297,7 @@ pool_swap(IfState *st, int i, int j)
 	memcpy(pool_row(st, j), st->scratch, bytes);
 }
 
+/* Max-heap repair after appending: the largest entry stays at the root. */
 static void
 pool_sift_up(IfState *st, int i)
 {
@@ -300,6 +308,7 @@ pool_sift_up(IfState *st, int i)
 	}
 }
 
+/* Max-heap repair after replacing the root or building from scratch. */
 static void
 pool_sift_down(IfState *st, int i)
 {
@@ -343,6 +352,7 @@ pool_offer(IfState *st, uint64 h, const double *x)
 	pool_sift_down(st, 0);
 }
 
+/* The seeded hash that ranks a row in the pool: the same for the same values. */
 static uint64
 row_hash(const double *x, int nfeatures, uint64 seed)
 {
@@ -361,6 +371,7 @@ PG_FUNCTION_INFO_V1(aiml_anomaly_score);
 PG_FUNCTION_INFO_V1(aiml_is_anomaly);
 PG_FUNCTION_INFO_V1(aiml_anomaly_explain);
 
+/* aiml_array_doubles flags for the missing-value policy: NULL elements as NaN. */
 static int
 missing_flags(IfMissing missing)
 {
@@ -399,6 +410,7 @@ aiml_iforest_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/* Merges partial pools: the k smallest entries of both, as one pool would keep. */
 Datum
 aiml_iforest_combine(PG_FUNCTION_ARGS)
 {
@@ -423,6 +435,7 @@ aiml_iforest_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+/* Options into a serialized aggregate state. */
 static void
 write_params(StringInfo buf, const IfParams *p)
 {
@@ -435,7 +448,7 @@ write_params(StringInfo buf, const IfParams *p)
 	aiml_write_u32(buf, p->missing);
 }
 
-/* Reads options written by write_params, checking them as parse_params does. */
+/* Options from a serialized state, with the bounds parse_params enforces. */
 static IfParams
 read_params(AimlReader *r)
 {
@@ -458,6 +471,7 @@ read_params(AimlReader *r)
 	return p;
 }
 
+/* Partial state to bytes, for parallel workers: options, counts, pool. */
 Datum
 aiml_iforest_serialize(PG_FUNCTION_ARGS)
 {
@@ -476,6 +490,7 @@ aiml_iforest_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P((bytea *) buf.data);
 }
 
+/* Bytes from aiml_iforest_serialize back to a state, every count checked. */
 Datum
 aiml_iforest_deserialize(PG_FUNCTION_ARGS)
 {
@@ -533,12 +548,14 @@ typedef struct Trainer
 	double	   *proj;			/* scratch: projections of a node's sample */
 } Trainer;
 
+/* Row i of the canonical sample. */
 static inline const double *
 trainer_row(const Trainer *t, int i)
 {
 	return t->data + (Size) i * t->nfeatures;
 }
 
+/* Appends a node to the tree being grown; returns its index. */
 static int
 trainer_new_node(Trainer *t)
 {
@@ -551,6 +568,7 @@ trainer_new_node(Trainer *t)
 	return t->nnodes++;
 }
 
+/* A leaf stores its path length: its depth plus c(rows it holds). */
 static void
 make_leaf(Trainer *t, int node, int size, int depth)
 {
@@ -622,6 +640,7 @@ choose_axis_split(Trainer *t, int *idx, int n, int *feature, double *threshold)
 	return false;
 }
 
+/* Appends a hyperplane normal to the side array; returns it. */
 static double *
 trainer_new_plane(Trainer *t)
 {
@@ -784,6 +803,7 @@ canonical_sample(const IfState *st, double *means)
 	return data;
 }
 
+/* A tree's nodes into the payload, 16 bytes each. */
 static void
 write_tree_nodes(StringInfo buf, const IfNode *nodes, int n)
 {
@@ -799,6 +819,7 @@ static Forest *forest_read(const char *data, Size len, MemoryContext cxt);
 static double forest_path_length(Forest *f, const double *x);
 static double score_of_path(const Forest *f, double path);
 
+/* qsort comparator: ascending doubles. */
 static int
 double_cmp(const void *a, const void *b)
 {
@@ -1042,6 +1063,7 @@ check_tree(AimlReader *r, Forest *f, IfNode *nodes, const uint32 *rows,
 	}
 }
 
+/* All nodes from the payload (bounds checked before the call). */
 static void
 read_nodes(AimlReader *r, IfNode *nodes, Size n)
 {
@@ -1053,6 +1075,7 @@ read_nodes(AimlReader *r, IfNode *nodes, Size n)
 	}
 }
 
+/* Rejects model parameters no training could have produced. */
 static void
 check_header(AimlReader *r, const Forest *f)
 {
@@ -1167,12 +1190,14 @@ forest_read(const char *data, Size len, MemoryContext cxt)
 	return f;
 }
 
+/* aiml_model_cached loader: the model's payload read into the cache. */
 static void *
 forest_load(const AimlModel *model, MemoryContext cxt)
 {
 	return forest_read(model->payload, model->payload_len, cxt);
 }
 
+/* Whether an in-memory node is a leaf (see leaf_code). */
 static inline bool
 node_is_leaf(const Forest *f, const IfNode *nd)
 {
@@ -1236,6 +1261,7 @@ forest_path_length_prepared(Forest *f)
 	return sum / ntrees;
 }
 
+/* Mean path length of the row x over all trees. */
 static double
 forest_path_length(Forest *f, const double *x)
 {
@@ -1243,6 +1269,7 @@ forest_path_length(Forest *f, const double *x)
 	return forest_path_length_prepared(f);
 }
 
+/* Liu et al.'s score: 2^(-E(h) / c(n)). */
 static double
 score_of_path(const Forest *f, double path)
 {
@@ -1264,12 +1291,14 @@ forest_take_input(Forest *f, ArrayType *arr)
 		memcpy(f->x, v, sizeof(double) * n);
 }
 
+/* The forest of argument 0, read once per query. */
 static Forest *
 forest_cached(FunctionCallInfo fcinfo, const char *caller)
 {
 	return aiml_model_cached(fcinfo, 0, AIML_KIND_IFOREST, caller, forest_load);
 }
 
+/* aiml.anomaly_score(model, features): higher is stranger. */
 Datum
 aiml_anomaly_score(PG_FUNCTION_ARGS)
 {
@@ -1279,6 +1308,7 @@ aiml_anomaly_score(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(score_of_path(f, forest_path_length_prepared(f)));
 }
 
+/* aiml.is_anomaly(model, features): the score against the model's threshold. */
 Datum
 aiml_is_anomaly(PG_FUNCTION_ARGS)
 {
@@ -1347,6 +1377,7 @@ explain_tree(const Forest *f, int t, double *credit)
 	return h;
 }
 
+/* aiml.anomaly_explain(model, features): score and each feature's share. */
 Datum
 aiml_anomaly_explain(PG_FUNCTION_ARGS)
 {
@@ -1389,6 +1420,7 @@ aiml_anomaly_explain(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(aiml_json_to_jsonb(&json));
 }
 
+/* describe() members of an iforest model. */
 void
 iforest_describe(const AimlModel *model, StringInfo json)
 {
