@@ -8,5 +8,6 @@ SELECT endpoint, count(*) AS hours, min(ts) AS first, max(ts) AS last
 FROM model_metrics GROUP BY endpoint ORDER BY endpoint;
 
 \ir ../src/core/demo.sql
+\ir ../src/anomaly/demo.sql
 \ir ../src/extract/demo.sql
 \ir ../src/ingest/demo.sql

@@ -72,6 +72,10 @@ SELECT aiml.scale(forge.model('scaler', 1, forge.u32(0) || forge.u32(1) || forge
        forge.f64s(2, 1, 0, 5, 6)), ARRAY[1.0]);
 SELECT aiml.scale(forge.model('scaler', 1, ''::bytea), ARRAY[1.0]);
 
+-- a model of another kind is refused by name
+SELECT aiml.scale(aiml.iforest(f), ARRAY[1, 2, 3]) FROM pts;
+SELECT aiml.anomaly_score(m, ARRAY[1, 2, 3]) FROM models;
+
 -- named models
 SELECT aiml.model_kind(aiml.save_model('pts_scaler', m)) FROM models;
 SELECT name, kind, owner = current_user AS mine FROM aiml.models;

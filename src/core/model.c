@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "anomaly/iforest.h"
 #include "common/base64.h"
 #include "core/json.h"
 #include "core/model.h"
@@ -17,6 +18,7 @@
 /* Every kind this build can read.  A module adds its line here. */
 static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
+	{AIML_KIND_IFOREST, "iforest", IFOREST_FORMAT_VERSION, iforest_describe},
 };
 
 const AimlModelKindInfo *
@@ -140,7 +142,7 @@ model_wrong_kind(const AimlModel *m, AimlModelKind kind, const char *caller)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("%s needs a %s model, but this is a %s model",
+			 errmsg("%s needs a model of kind %s, but this one is of kind %s",
 					caller, aiml_kind_name(kind), aiml_kind_name(m->kind)),
 			 errhint("aiml.describe(model) shows what a model is.")));
 }
