@@ -59,3 +59,16 @@ SELECT cron.schedule('score-metrics', '* * * * *', $$
     ON CONFLICT DO NOTHING
 $$) IS NOT NULL AS scheduled;
 SELECT jobname, schedule FROM cron.job WHERE jobname = 'score-metrics';
+
+\echo
+\echo '=== time series: seasonal hybrid ESD per endpoint and metric, in one query ==='
+SELECT m.endpoint, m.metric, p.ts, round(p.value::numeric, 1) AS value,
+       round(p.expected::numeric, 1) AS expected, round(p.score::numeric, 1) AS score,
+       i.what AS injected
+FROM (SELECT endpoint, 'latency_ms' AS metric, aiml.detect_anomalies(ts, latency_ms) AS points
+      FROM model_metrics GROUP BY endpoint
+      UNION ALL
+      SELECT endpoint, 'requests', aiml.detect_anomalies(ts, requests) FROM model_metrics GROUP BY endpoint) m
+     CROSS JOIN LATERAL unnest(m.points) p
+     LEFT JOIN incidents i ON i.endpoint = m.endpoint AND i.ts = p.ts
+ORDER BY m.endpoint, m.metric, p.ts;
