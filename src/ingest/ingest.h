@@ -147,6 +147,10 @@ extern const char *ingest_token_get(const char *source, const char *what);
 extern void ingest_token_put(const char *source, const char *what,
 							 const char *token, TimestampTz expires);
 extern void ingest_token_forget(const char *source);
+extern const char *ingest_token_from_response(IngestSource *source,
+											  const char *what,
+											  IngestRequest *request);
+extern void ingest_request_add_bearer(IngestRequest *request, const char *token);
 
 /* source config helpers (source.c) */
 extern json_object *ingest_parse_config(const char *text);
@@ -162,6 +166,12 @@ extern void ingest_source_free(IngestSource *source);
 extern char *ingest_labels_json(json_object *labels, const char *skip);
 extern char *ingest_resource_from_labels(IngestSource *source, json_object *labels,
 										 const char *fallback);
+extern char *ingest_url_escape(const char *s);
+extern char *ingest_config_base_url(json_object *config, const char *key,
+									const char *dflt);
+extern void ingest_check_string_list(json_object *config, const char *key);
+extern void ingest_check_string_map(json_object *config, const char *key,
+									const char *hint);
 
 /* batches */
 extern IngestSeries *ingest_batch_series(IngestBatch *batch, const char *metric,
@@ -171,6 +181,8 @@ extern void ingest_series_add(IngestBatch *batch, IngestSeries *series,
 							  TimestampTz ts, double value);
 extern TimestampTz ingest_unix_to_timestamptz(double unix_seconds);
 extern double ingest_timestamptz_to_unix(TimestampTz ts);
+extern char *ingest_format_rfc3339(TimestampTz ts);
+extern bool ingest_parse_rfc3339(const char *text, TimestampTz *ts);
 
 /* http.c: run requests; on_done is called for each as it finishes and may
  * return follow-up requests to run in the same loop. */
