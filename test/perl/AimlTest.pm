@@ -13,8 +13,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(aiml_node start_fixture fixture_control http_get_json start_prometheus
-  wait_until);
+our @EXPORT = qw(aiml_node start_fixture start_fixture_server fixture_control http_get_json
+  start_prometheus wait_until);
 
 my $root = $ENV{AIML_ROOT} // dirname(dirname(dirname(__FILE__)));
 my @servers;
@@ -62,11 +62,20 @@ sub http_get_json
 # Starts test/fixtures/prometheus_fixture.py; returns its base URL.
 sub start_fixture
 {
+	return start_fixture_server('prometheus_fixture.py');
+}
+
+# Starts test/fixtures/$script PORTFILE @args (a server that binds a free
+# port on 127.0.0.1 and writes it to PORTFILE); returns its base URL.
+sub start_fixture_server
+{
+	my ($script, @args) = @_;
 	my $portfile = PostgreSQL::Test::Utils::tempdir() . "/fixture.port";
+	my $log = "$portfile.log";
 	push @servers, IPC::Run::start(
-		[ 'python3', "$root/test/fixtures/prometheus_fixture.py", $portfile ],
-		'>', '/dev/null', '2>', '/dev/null');
-	wait_until(10, sub { -s $portfile }) or die "fixture did not start";
+		[ 'python3', "$root/test/fixtures/$script", $portfile, @args ],
+		'>', $log, '2>&1');
+	wait_until(10, sub { -s $portfile }) or die "$script did not start: " . `cat $log`;
 	return 'http://127.0.0.1:' . PostgreSQL::Test::Utils::slurp_file($portfile);
 }
 
