@@ -45,3 +45,39 @@ SELECT aiml.ingest_now('vertex');
 SELECT aiml.set_metric_source_secret('vertex', '{"client_email": "x@p", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}');
 SELECT aiml.ingest_now('vertex');
 SELECT aiml.drop_metric_source(name) FROM aiml.metric_sources WHERE provider = 'gcp';
+
+-- azure: valid sources (client credentials; a managed identity over several resources)
+\set VERBOSITY terse
+SELECT aiml.add_metric_source('aml', 'azure', '{
+  "resource_uri": "/subscriptions/SUB/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/fraud",
+  "metrics": {"cpu_utilization": "CpuUtilizationPercentage", "memory_utilization": "CpuMemoryUtilizationPercentage",
+              "gpu_utilization": "GpuUtilizationPercentage", "gpu_memory_utilization": "GpuMemoryUtilization",
+              "invocations": "RequestsPerMinute", "latency_ms": "RequestLatency"},
+  "aggregation": {"invocations": "Total"}, "granularity": "PT5M", "dimensions": ["resource_name", "deployment"],
+  "tenant_id": "contoso.onmicrosoft.com", "client_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+  "endpoint": "http://127.0.0.1:9", "token_endpoint": "http://127.0.0.1:9/", "interval": 300}');
+SELECT aiml.add_metric_source('aml-mi', 'azure', '{"auth": "managed_identity", "metadata_endpoint": "http://127.0.0.1:9",
+  "resources": ["/subscriptions/S/resourceGroups/rg/providers/P/x/a", "/subscriptions/S/resourceGroups/rg/providers/P/x/b"],
+  "metrics": {"cpu_utilization": "CpuUtilizationPercentage"}, "aggregation": "maximum"}');
+SELECT source, provider, status FROM aiml.metric_source_status WHERE provider = 'azure' ORDER BY source;
+
+-- azure: bad configs
+\set VERBOSITY default
+SELECT aiml.validate_metric_source('azure', '{"metrics": {"a": "B"}, "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "resources": ["/s/y"], "metrics": {"a": "B"}, "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "subscriptions/x", "metrics": {"a": "B"}, "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resources": [], "metrics": {"a": "B"}, "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B,C"}, "tenant_id": "t", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "tenant_id": "a/b", "client_id": "c"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "auth": "password"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "auth": "managed_identity", "aggregation": "Median"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "auth": "managed_identity", "granularity": "PT2M"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "auth": "managed_identity", "subscription": "x"}');
+SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics": {"a": "B"}, "auth": "managed_identity", "metadata_endpoint": "169.254.169.254"}');
+\set VERBOSITY terse
+
+-- polling without a client secret: an error naming what is missing
+SELECT aiml.ingest_now('aml');
+SELECT aiml.drop_metric_source(name) FROM aiml.metric_sources WHERE provider = 'azure';

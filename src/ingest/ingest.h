@@ -142,6 +142,7 @@ extern void ingest_init(void);
 extern const IngestProvider *ingest_provider(const char *name);
 extern const IngestProvider prometheus_provider;
 extern const IngestProvider gcp_provider;
+extern const IngestProvider azure_provider;
 
 /* credentials cached per backend until they expire (source.c) */
 extern const char *ingest_token_get(const char *source, const char *what);

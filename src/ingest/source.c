@@ -20,10 +20,11 @@
 static const IngestProvider *const providers[] = {
 	&prometheus_provider,
 	&gcp_provider,
+	&azure_provider,
 };
 
 /* The providers this build knows and the ones still to come, for messages. */
-#define PROVIDER_NAMES "prometheus, gcp (cloudwatch and azure are planned)"
+#define PROVIDER_NAMES "prometheus, gcp, azure (cloudwatch is planned)"
 
 const IngestProvider *
 ingest_provider(const char *name)
