@@ -488,6 +488,23 @@ ingest_token_put(const char *source, const char *what, const char *token,
 	MemoryContextSwitchTo(old);
 }
 
+/* Every token cached for source, expired or forgotten ones too: for redaction. */
+List *
+ingest_token_values(const char *source)
+{
+	List	   *values = NIL;
+	ListCell   *lc;
+
+	foreach(lc, tokens)
+	{
+		CachedToken *t = lfirst(lc);
+
+		if (strcmp(t->source, source) == 0)
+			values = lappend(values, t->token);
+	}
+	return values;
+}
+
 void
 ingest_token_forget(const char *source)
 {

@@ -122,7 +122,7 @@ my %faults = (
 	malformed => [ qr/malformed Cloud Monitoring response: a point has no valid interval\.endTime/, 1 ],
 	truncated => [ qr/(transfer closed|partial)/i, 1 ],
 	timeout => [ qr/(timed out|Timeout)/i, undef ],
-	unauthorized => [ qr/HTTP 401/, undef ],
+	unauthorized => [ qr/HTTP 401.*Bearer \[redacted\]/, undef ],
 );
 for my $mode (sort keys %faults)
 {

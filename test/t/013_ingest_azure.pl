@@ -113,7 +113,7 @@ my %faults = (
 	malformed => [ qr/malformed Azure Monitor response: a data point has no valid timeStamp/, 1 ],
 	truncated => [ qr/(transfer closed|partial)/i, 1 ],
 	timeout => [ qr/(timed out|Timeout)/i, undef ],
-	unauthorized => [ qr/HTTP 401/, undef ],
+	unauthorized => [ qr/HTTP 401.*Bearer \[redacted\]/, undef ],
 );
 for my $mode (sort keys %faults)
 {
