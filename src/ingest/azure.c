@@ -28,7 +28,6 @@
 #define DEFAULT_TOKEN_ENDPOINT "https://login.microsoftonline.com"
 #define DEFAULT_METADATA "http://169.254.169.254"
 #define ARM_RESOURCE "https://management.azure.com/"
-#define TOKEN_CACHE_KEY "azure access token"
 /* Azure Monitor answers at most 20 metrics per request. */
 #define MAX_NAMES 20
 
@@ -463,7 +462,7 @@ azure_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 		return NIL;
 	from_ts = ingest_unix_to_timestamptz(from);
 	to_ts = ingest_unix_to_timestamptz(to);
-	token = ingest_token_get(source->name, TOKEN_CACHE_KEY);
+	token = ingest_token_get(source->name, ingest_token_key(source, "azure"));
 	if (token)
 		return data_requests(source, from_ts, to_ts, token);
 	return list_make1(token_request(source, from_ts, to_ts, NULL));
@@ -657,7 +656,7 @@ azure_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 
 	if (st->kind == AZURE_DATA)
 		return parse_metrics(source, r, batch);
-	token = ingest_token_from_response(source, TOKEN_CACHE_KEY, r);
+	token = ingest_token_from_response(source, ingest_token_key(source, "azure"), r);
 	if (st->retry)
 		return list_make1(retry_with(st->retry, token));
 	return data_requests(source, st->from, st->to, token);
@@ -679,7 +678,7 @@ azure_unauthorized(IngestSource *source, IngestRequest *r)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s", r->error),
 				 errhint("Check tenant_id, client_id and the client secret.")));
-	token = ingest_token_get(source->name, TOKEN_CACHE_KEY);
+	token = ingest_token_get(source->name, ingest_token_key(source, "azure"));
 	if (token && strcmp(token, st->token) != 0)
 		return list_make1(retry_with(r, token));
 	ingest_token_forget(source->name);

@@ -34,7 +34,6 @@
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define DEFAULT_METADATA "http://metadata.google.internal"
 #define MONITORING_SCOPE "https://www.googleapis.com/auth/monitoring.read"
-#define TOKEN_CACHE_KEY "gcp access token"
 #define JWT_HEADER "{\"alg\":\"RS256\",\"typ\":\"JWT\"}"
 /* RSA keys of up to 8192 bits */
 #define MAX_SIGNATURE 1024
@@ -402,7 +401,7 @@ gcp_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 		return NIL;
 	from_ts = ingest_unix_to_timestamptz(from);
 	to_ts = ingest_unix_to_timestamptz(to);
-	token = ingest_token_get(source->name, TOKEN_CACHE_KEY);
+	token = ingest_token_get(source->name, ingest_token_key(source, "gcp"));
 	if (token)
 		return data_requests(source, from_ts, to_ts, token);
 	return list_make1(token_request(source, from_ts, to_ts, NULL));
@@ -581,7 +580,7 @@ gcp_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 
 	if (st->kind == GCP_DATA)
 		return parse_page(source, r, batch);
-	token = ingest_token_from_response(source, TOKEN_CACHE_KEY, r);
+	token = ingest_token_from_response(source, ingest_token_key(source, "gcp"), r);
 	if (st->retry)
 		return list_make1(retry_with(st->retry, token));
 	return data_requests(source, st->from, st->to, token);
@@ -603,7 +602,7 @@ gcp_unauthorized(IngestSource *source, IngestRequest *r)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s", r->error),
 				 errhint("Check the service account key and that the account is enabled.")));
-	token = ingest_token_get(source->name, TOKEN_CACHE_KEY);
+	token = ingest_token_get(source->name, ingest_token_key(source, "gcp"));
 	if (token && strcmp(token, st->token) != 0)
 		return list_make1(retry_with(r, token));
 	ingest_token_forget(source->name);

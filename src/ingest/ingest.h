@@ -150,6 +150,7 @@ extern void ingest_token_put(const char *source, const char *what,
 							 const char *token, TimestampTz expires);
 extern void ingest_token_forget(const char *source);
 extern List *ingest_token_values(const char *source);
+extern char *ingest_token_key(IngestSource *source, const char *provider);
 extern const char *ingest_token_from_response(IngestSource *source,
 											  const char *what,
 											  IngestRequest *request);

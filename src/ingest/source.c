@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "ingest/ingest.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -486,6 +487,23 @@ ingest_token_put(const char *source, const char *what, const char *token,
 	t->token = pstrdup(token);
 	t->expires = expires;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The cache key of a provider's access token for a source: it names a hash of
+ * the config and the secret, so that a new key, client secret or auth mode
+ * is used at once instead of a token obtained with the old one.
+ */
+char *
+ingest_token_key(IngestSource *source, const char *provider)
+{
+	const char *config = json_object_to_json_string(source->config);
+	uint32		h = hash_bytes((const unsigned char *) config, strlen(config));
+
+	if (source->secret)
+		h = hash_combine(h, hash_bytes((const unsigned char *) source->secret,
+									   strlen(source->secret)));
+	return psprintf("%s access token %08x", provider, h);
 }
 
 /* Every token cached for source, expired or forgotten ones too: for redaction. */
