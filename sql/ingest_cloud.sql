@@ -81,3 +81,14 @@ SELECT aiml.validate_metric_source('azure', '{"resource_uri": "/s/x", "metrics":
 -- polling without a client secret: an error naming what is missing
 SELECT aiml.ingest_now('aml');
 SELECT aiml.drop_metric_source(name) FROM aiml.metric_sources WHERE provider = 'azure';
+
+-- the host allow-list applies to token requests too
+SELECT aiml.add_metric_source('g', 'gcp', '{"project": "p", "auth": "metadata", "metadata_endpoint": "http://127.0.0.1:9",
+  "metrics": {"cpu_utilization": "metric.type = \"x\""}}');
+SELECT aiml.add_metric_source('a', 'azure', '{"auth": "managed_identity", "metadata_endpoint": "http://127.0.0.1:9",
+  "resource_uri": "/subscriptions/S/resourceGroups/rg/providers/P/x/a", "metrics": {"cpu_utilization": "CpuUtilizationPercentage"}}');
+SET aiml.ingest_allowed_hosts = 'monitoring.googleapis.com, management.azure.com';
+SELECT aiml.ingest_now('g');
+SELECT aiml.ingest_now('a');
+RESET aiml.ingest_allowed_hosts;
+SELECT aiml.drop_metric_source(name) FROM aiml.metric_sources;

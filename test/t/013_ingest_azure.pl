@@ -137,6 +137,17 @@ for my $mode (sort keys %faults)
 poll_once('aml');
 is(status('aml') . ' ' . samples(), 'ok  160', 'the source recovers');
 
+# An @nextLink to another host would receive the token: refused.
+(my $elsewhere = $fx) =~ s{^http://127\.0\.0\.1}{localhost};
+$elsewhere =~ s{^http://}{};
+fixture_control($fx, next_link_host => $elsewhere);
+poll_once('aml');
+like(status('aml'), qr/failing Azure Monitor answered an \@nextLink outside its endpoint/,
+	'an @nextLink outside the endpoint is refused');
+fixture_control($fx, next_link_host => undef);
+poll_once('aml');
+is(status('aml'), 'ok ', 'and the source recovers');
+
 # A managed identity's token from the instance metadata service.
 my %mi = (%aml, auth => 'managed_identity', metadata_endpoint => $fx, resource_uri => "$ws/ep-0");
 delete @mi{qw(tenant_id client_id resources)};
