@@ -182,30 +182,6 @@ check_aggregation(json_object *config)
 }
 
 static void
-check_scale(json_object *config)
-{
-	json_object *v;
-	bool		ok;
-
-	if (!json_object_object_get_ex(config, "scale", &v))
-		return;
-	ok = json_object_is_type(v, json_type_object);
-	if (ok)
-	{
-		json_object_object_foreach(v, name, factor)
-		{
-			(void) name;
-			ok &= (json_object_is_type(factor, json_type_double) ||
-				   json_object_is_type(factor, json_type_int)) &&
-				isfinite(json_object_get_double(factor));
-		}
-	}
-	if (!ok)
-		bad_config("config key \"scale\" must map metric names to numbers",
-				   "For example {\"gpu_memory_utilization\": 100} turns a fraction into percent.");
-}
-
-static void
 azure_validate(json_object *config)
 {
 	json_object *v;
@@ -232,7 +208,8 @@ azure_validate(json_object *config)
 	granularity_seconds(config);
 	ingest_check_string_list(config, "dimensions");
 	ingest_check_string_map(config, "units", "For example {\"latency_ms\": \"ms\"}.");
-	check_scale(config);
+	ingest_check_number_map(config, "scale",
+							"For example {\"gpu_memory_utilization\": 100} turns a fraction into percent.");
 	ingest_config_string(config, "resource", NULL);
 	ingest_config_string(config, "client_id", NULL);
 	if (strpbrk(ingest_config_string(config, "api_version", "2018-01-01"), "&?# ") != NULL)
@@ -476,29 +453,6 @@ malformed(const char *what)
 			 errmsg("malformed Azure Monitor response: %s", what)));
 }
 
-/* A member of obj of the given type, or NULL. */
-static json_object *
-member(json_object *obj, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, type))
-		return v;
-	return NULL;
-}
-
-/* config["scale"][metric], or 1. */
-static double
-metric_scale(IngestSource *source, const char *metric)
-{
-	json_object *map = member(source->config, "scale", json_type_object);
-	json_object *v;
-
-	if (map && json_object_object_get_ex(map, metric, &v))
-		return json_object_get_double(v);
-	return 1.0;
-}
-
 /*
  * The labels of one timeseries: its dimension values (metadatavalues), and
  * the resource's URI and name.  The object is added to item, so that it is
@@ -508,15 +462,15 @@ static json_object *
 series_labels(AzureState *st, json_object *item)
 {
 	json_object *labels = json_object_new_object();
-	json_object *meta = member(item, "metadatavalues", json_type_array);
+	json_object *meta = ingest_json_member(item, "metadatavalues", json_type_array);
 	const char *slash = strrchr(st->resource_uri, '/');
 
 	json_object_object_add(item, " labels", labels);
 	for (size_t i = 0; meta && i < json_object_array_length(meta); i++)
 	{
 		json_object *m = json_object_array_get_idx(meta, i);
-		json_object *name = member(member(m, "name", json_type_object), "value", json_type_string);
-		json_object *value = member(m, "value", json_type_string);
+		json_object *name = ingest_json_member(ingest_json_member(m, "name", json_type_object), "value", json_type_string);
+		json_object *value = ingest_json_member(m, "value", json_type_string);
 
 		if (name == NULL || value == NULL)
 			malformed("a metadatavalue lacks name.value or value");
@@ -533,18 +487,18 @@ parse_timeseries(IngestSource *source, AzureState *st, const char *metric,
 				 const char *unit, json_object *item, IngestBatch *batch)
 {
 	json_object *labels = series_labels(st, item);
-	json_object *data = member(item, "data", json_type_array);
-	json_object *units = member(source->config, "units", json_type_object);
+	json_object *data = ingest_json_member(item, "data", json_type_array);
+	json_object *units = ingest_json_member(source->config, "units", json_type_object);
 	json_object *v;
 	char	   *field = pstrdup(metric_aggregation(source->config, metric));
-	double		scale = metric_scale(source, metric);
+	double		scale = ingest_config_metric_number(source->config, "scale", metric, 1.0);
 	IngestSeries *series;
 
 	if (data == NULL)
 		malformed("a timeseries has no \"data\"");
 	for (char *p = field; *p; p++)
 		*p = pg_tolower((unsigned char) *p);
-	if (units && (v = member(units, metric, json_type_string)) != NULL)
+	if (units && (v = ingest_json_member(units, metric, json_type_string)) != NULL)
 		unit = json_object_get_string(v);
 	json_object_object_get_ex(labels, "resource_name", &v);
 	series = ingest_batch_series(batch, metric,
@@ -553,7 +507,7 @@ parse_timeseries(IngestSource *source, AzureState *st, const char *metric,
 	for (size_t i = 0; i < json_object_array_length(data); i++)
 	{
 		json_object *point = json_object_array_get_idx(data, i);
-		json_object *stamp = member(point, "timeStamp", json_type_string);
+		json_object *stamp = ingest_json_member(point, "timeStamp", json_type_string);
 		TimestampTz ts;
 
 		if (stamp == NULL || !ingest_parse_rfc3339(json_object_get_string(stamp), &ts))
@@ -571,9 +525,9 @@ parse_timeseries(IngestSource *source, AzureState *st, const char *metric,
 static void
 parse_metric(IngestSource *source, AzureState *st, json_object *item, IngestBatch *batch)
 {
-	json_object *name = member(member(item, "name", json_type_object), "value", json_type_string);
-	json_object *timeseries = member(item, "timeseries", json_type_array);
-	json_object *unit = member(item, "unit", json_type_string);
+	json_object *name = ingest_json_member(ingest_json_member(item, "name", json_type_object), "value", json_type_string);
+	json_object *timeseries = ingest_json_member(item, "timeseries", json_type_array);
+	json_object *unit = ingest_json_member(item, "unit", json_type_string);
 	json_object *metrics;
 	ListCell   *lc;
 
@@ -608,7 +562,7 @@ parse_metrics(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 				 errmsg("malformed Azure Monitor response: %s", json_tokener_error_desc(jerr))));
 	PG_TRY();
 	{
-		json_object *value = member(root, "value", json_type_array);
+		json_object *value = ingest_json_member(root, "value", json_type_array);
 		json_object *link;
 
 		if (value == NULL)

@@ -71,31 +71,6 @@ bad_config(const char *message, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* "scale", when present: an object of metric name to a finite number. */
-static void
-check_scale(json_object *config)
-{
-	json_object *v;
-	bool		ok;
-
-	if (!json_object_object_get_ex(config, "scale", &v))
-		return;
-	ok = json_object_is_type(v, json_type_object);
-	if (ok)
-	{
-		json_object_object_foreach(v, name, factor)
-		{
-			(void) name;
-			ok &= (json_object_is_type(factor, json_type_double) ||
-				   json_object_is_type(factor, json_type_int)) &&
-				isfinite(json_object_get_double(factor));
-		}
-	}
-	if (!ok)
-		bad_config("config key \"scale\" must map metric names to numbers",
-				   "For example {\"cpu_utilization\": 100} turns a fraction into percent.");
-}
-
 static void
 gcp_validate(json_object *config)
 {
@@ -118,7 +93,8 @@ gcp_validate(json_object *config)
 							"For example {\"cpu_utilization\": \"metric.type = \\\"aiplatform.googleapis.com/prediction/online/cpu/utilization\\\"\"}.");
 	ingest_check_string_list(config, "dimensions");
 	ingest_check_string_map(config, "units", "For example {\"latency_ms\": \"ms\"}.");
-	check_scale(config);
+	ingest_check_number_map(config, "scale",
+							"For example {\"cpu_utilization\": 100} turns a fraction into percent.");
 	ingest_config_string(config, "resource", NULL);
 	auth = ingest_config_string(config, "auth", "service_account");
 	if (strcmp(auth, "service_account") != 0 && strcmp(auth, "metadata") != 0)
@@ -415,17 +391,6 @@ malformed(const char *what)
 			 errmsg("malformed Cloud Monitoring response: %s", what)));
 }
 
-/* A member of obj of the given type, or NULL. */
-static json_object *
-member(json_object *obj, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, type))
-		return v;
-	return NULL;
-}
-
 /* A number of the API's JSON: a JSON number, or (int64, NaN) a string. */
 static bool
 json_number(json_object *v, double *d)
@@ -447,19 +412,6 @@ json_number(json_object *v, double *d)
 	return end != s && *end == '\0';
 }
 
-/* A number keyed by metric name in config object key (e.g. "scale"), or dflt. */
-static double
-per_metric_number(IngestSource *source, const char *key, const char *metric, double dflt)
-{
-	json_object *map = member(source->config, key, json_type_object);
-	json_object *v;
-	double		d;
-
-	if (map && json_object_object_get_ex(map, metric, &v) && json_number(v, &d))
-		return d;
-	return dflt;
-}
-
 /*
  * One TimeSeries: the resource's and the metric's labels (metric labels win
  * a clash) name the series and, through "dimensions" (by default the
@@ -468,21 +420,21 @@ per_metric_number(IngestSource *source, const char *key, const char *metric, dou
 static void
 parse_series(IngestSource *source, GcpState *st, json_object *item, IngestBatch *batch)
 {
-	json_object *metric = member(item, "metric", json_type_object);
-	json_object *resource = member(item, "resource", json_type_object);
+	json_object *metric = ingest_json_member(item, "metric", json_type_object);
+	json_object *resource = ingest_json_member(item, "resource", json_type_object);
 	json_object *labels;
-	json_object *rlabels = member(resource, "labels", json_type_object);
-	json_object *points = member(item, "points", json_type_array);
-	json_object *unit = member(item, "unit", json_type_string);
-	json_object *units = member(source->config, "units", json_type_object);
+	json_object *rlabels = ingest_json_member(resource, "labels", json_type_object);
+	json_object *points = ingest_json_member(item, "points", json_type_array);
+	json_object *unit = ingest_json_member(item, "unit", json_type_string);
+	json_object *units = ingest_json_member(source->config, "units", json_type_object);
 	json_object *v;
 	const char *fallback = source->name;
-	double		scale = per_metric_number(source, "scale", st->metric, 1.0);
+	double		scale = ingest_config_metric_number(source->config, "scale", st->metric, 1.0);
 	IngestSeries *series;
 
 	if (metric == NULL || resource == NULL)
 		malformed("a time series lacks \"metric\" or \"resource\"");
-	labels = member(metric, "labels", json_type_object);
+	labels = ingest_json_member(metric, "labels", json_type_object);
 	if (labels == NULL)
 	{
 		/* owned by the response, freed with it */
@@ -499,7 +451,7 @@ parse_series(IngestSource *source, GcpState *st, json_object *item, IngestBatch 
 	}
 	if (json_object_object_get_ex(labels, "endpoint_id", &v))
 		fallback = json_object_get_string(v);
-	if (units && (v = member(units, st->metric, json_type_string)) != NULL)
+	if (units && (v = ingest_json_member(units, st->metric, json_type_string)) != NULL)
 		unit = v;
 	series = ingest_batch_series(batch, st->metric,
 								 ingest_resource_from_labels(source, labels, fallback),
@@ -509,9 +461,9 @@ parse_series(IngestSource *source, GcpState *st, json_object *item, IngestBatch 
 	for (size_t i = 0; points && i < json_object_array_length(points); i++)
 	{
 		json_object *point = json_object_array_get_idx(points, i);
-		json_object *interval = member(point, "interval", json_type_object);
-		json_object *end = member(interval, "endTime", json_type_string);
-		json_object *value = member(point, "value", json_type_object);
+		json_object *interval = ingest_json_member(point, "interval", json_type_object);
+		json_object *end = ingest_json_member(interval, "endTime", json_type_string);
+		json_object *value = ingest_json_member(point, "value", json_type_object);
 		TimestampTz ts;
 		double		d;
 

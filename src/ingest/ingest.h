@@ -176,6 +176,12 @@ extern char *ingest_config_base_url(json_object *config, const char *key,
 extern void ingest_check_string_list(json_object *config, const char *key);
 extern void ingest_check_string_map(json_object *config, const char *key,
 									const char *hint);
+extern void ingest_check_number_map(json_object *config, const char *key,
+									const char *hint);
+extern double ingest_config_metric_number(json_object *config, const char *key,
+										  const char *metric, double dflt);
+extern json_object *ingest_json_member(json_object *obj, const char *key,
+									   json_type type);
 
 /* batches */
 extern IngestSeries *ingest_batch_series(IngestBatch *batch, const char *metric,

@@ -296,6 +296,62 @@ ingest_check_string_map(json_object *config, const char *key, const char *hint)
 				 errhint("%s", hint)));
 }
 
+/*
+ * A config key that, when present, must map metric names to finite numbers
+ * (e.g. "scale"); hint shows one.
+ */
+void
+ingest_check_number_map(json_object *config, const char *key, const char *hint)
+{
+	json_object *v;
+	bool		ok;
+
+	if (!json_object_object_get_ex(config, key, &v))
+		return;
+	ok = json_object_is_type(v, json_type_object);
+	if (ok)
+	{
+		json_object_object_foreach(v, name, number)
+		{
+			(void) name;
+			ok &= (json_object_is_type(number, json_type_double) ||
+				   json_object_is_type(number, json_type_int)) &&
+				isfinite(json_object_get_double(number));
+		}
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"%s\" must map metric names to numbers", key),
+				 errhint("%s", hint)));
+}
+
+/* config[key][metric] of a map checked by ingest_check_number_map, or dflt. */
+double
+ingest_config_metric_number(json_object *config, const char *key,
+							const char *metric, double dflt)
+{
+	json_object *map;
+	json_object *v;
+
+	if (json_object_object_get_ex(config, key, &map) &&
+		json_object_is_type(map, json_type_object) &&
+		json_object_object_get_ex(map, metric, &v))
+		return json_object_get_double(v);
+	return dflt;
+}
+
+/* A member of a JSON object with the given type, or NULL (obj may be NULL). */
+json_object *
+ingest_json_member(json_object *obj, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, type))
+		return v;
+	return NULL;
+}
+
 IngestSeries *
 ingest_batch_series(IngestBatch *batch, const char *metric, const char *resource,
 					const char *labels, const char *unit)
