@@ -70,6 +70,7 @@ typedef struct AzureState
 	IngestRequest *retry;		/* token: the request refused with 401 */
 } AzureState;
 
+/* A config error: the key and what is wrong, never a value that may be secret. */
 static void
 bad_config(const char *message, const char *hint)
 {
@@ -155,6 +156,7 @@ check_resources(json_object *config)
 	}
 }
 
+/* "aggregation": one of the API's names, or an object of metric name to one. */
 static void
 check_aggregation(json_object *config)
 {
@@ -181,6 +183,7 @@ check_aggregation(json_object *config)
 				   "For example {\"aggregation\": {\"cpu_utilization\": \"Average\", \"invocations\": \"Total\"}}.");
 }
 
+/* Checks an azure config when a source is added or altered, naming the bad key. */
 static void
 azure_validate(json_object *config)
 {
@@ -445,6 +448,7 @@ azure_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 	return list_make1(token_request(source, from_ts, to_ts, NULL));
 }
 
+/* A response the provider cannot read; the body is not quoted (size, secrets). */
 static void
 malformed(const char *what)
 {
@@ -602,6 +606,7 @@ parse_metrics(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 	}
 }
 
+/* A token response brings the data requests (or a retry); metrics, samples. */
 static List *
 azure_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 {

@@ -62,6 +62,7 @@ typedef struct GcpState
 	IngestRequest *retry;		/* token: the request refused with 401 */
 } GcpState;
 
+/* A config error: the key and what is wrong, never a value that may be secret. */
 static void
 bad_config(const char *message, const char *hint)
 {
@@ -71,6 +72,7 @@ bad_config(const char *message, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/* Checks a gcp config when a source is added or altered, naming the bad key. */
 static void
 gcp_validate(json_object *config)
 {
@@ -383,6 +385,7 @@ gcp_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 	return list_make1(token_request(source, from_ts, to_ts, NULL));
 }
 
+/* A response the provider cannot read; the body is not quoted (size, secrets). */
 static void
 malformed(const char *what)
 {
@@ -524,6 +527,7 @@ parse_page(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 	return next ? list_make1(data_request(source, st, next)) : NIL;
 }
 
+/* A token response brings the data requests (or a retry); a page, samples. */
 static List *
 gcp_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 {
