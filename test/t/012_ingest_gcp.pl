@@ -179,6 +179,12 @@ cmp_ok(scalar(@secrets), '>=', 4, 'secrets to look for');
 is(scalar(grep { index($visible, $_) >= 0 } @secrets), 0,
 	'no token or key line in the server log, the status view or pg_stat_activity');
 
+# A changed config or key is not served a token obtained with the old one.
+my $before = stats()->{token_requests};
+sql(q{SELECT aiml.alter_metric_source('vertex', config || '{"lookback": 900}') FROM aiml.metric_sources WHERE name = 'vertex'});
+poll_once('vertex');
+is(status('vertex') . ' ' . (stats()->{token_requests} - $before), 'ok  1', 'a new config gets a new token');
+
 # A crash in the middle of a big batch: nothing lost, nothing duplicated.
 sql(q{DELETE FROM aiml.metric_sources});
 fixture_control($fx, series => 40, page_size => 10);
