@@ -143,12 +143,20 @@ extern void ingest_init(void);
 extern const IngestProvider *ingest_provider(const char *name);
 extern const IngestProvider prometheus_provider;
 extern const IngestProvider cloudwatch_provider;
+extern const IngestProvider gcp_provider;
+extern const IngestProvider azure_provider;
 
 /* credentials cached per backend until they expire (source.c) */
 extern const char *ingest_token_get(const char *source, const char *what);
 extern void ingest_token_put(const char *source, const char *what,
 							 const char *token, TimestampTz expires);
 extern void ingest_token_forget(const char *source);
+extern List *ingest_token_values(const char *source);
+extern char *ingest_token_key(IngestSource *source, const char *provider);
+extern const char *ingest_token_from_response(IngestSource *source,
+											  const char *what,
+											  IngestRequest *request);
+extern void ingest_request_add_bearer(IngestRequest *request, const char *token);
 
 /* source config helpers (source.c) */
 extern json_object *ingest_parse_config(const char *text);
@@ -164,6 +172,18 @@ extern void ingest_source_free(IngestSource *source);
 extern char *ingest_labels_json(json_object *labels, const char *skip);
 extern char *ingest_resource_from_labels(IngestSource *source, json_object *labels,
 										 const char *fallback);
+extern char *ingest_url_escape(const char *s);
+extern char *ingest_config_base_url(json_object *config, const char *key,
+									const char *dflt);
+extern void ingest_check_string_list(json_object *config, const char *key);
+extern void ingest_check_string_map(json_object *config, const char *key,
+									const char *hint);
+extern void ingest_check_number_map(json_object *config, const char *key,
+									const char *hint);
+extern double ingest_config_metric_number(json_object *config, const char *key,
+										  const char *metric, double dflt);
+extern json_object *ingest_json_member(json_object *obj, const char *key,
+									   json_type type);
 
 /* batches */
 extern IngestSeries *ingest_batch_series(IngestBatch *batch, const char *metric,
@@ -173,6 +193,8 @@ extern void ingest_series_add(IngestBatch *batch, IngestSeries *series,
 							  TimestampTz ts, double value);
 extern TimestampTz ingest_unix_to_timestamptz(double unix_seconds);
 extern double ingest_timestamptz_to_unix(TimestampTz ts);
+extern char *ingest_format_rfc3339(TimestampTz ts);
+extern bool ingest_parse_rfc3339(const char *text, TimestampTz *ts);
 
 /* http.c: run requests; on_done is called for each as it finishes and may
  * return follow-up requests to run in the same loop. */

@@ -108,7 +108,7 @@ RETURNS void LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp 
     -- a new source is due at once
     INSERT INTO aiml.metric_source_state (source, next_attempt) VALUES (name, now());
 $$;
-COMMENT ON FUNCTION aiml.add_metric_source(text, text, jsonb, boolean) IS 'add a metric source (provider prometheus; cloudwatch, gcp, azure planned); the config is validated';
+COMMENT ON FUNCTION aiml.add_metric_source(text, text, jsonb, boolean) IS 'add a metric source (provider prometheus, gcp or azure; cloudwatch planned); the config is validated';
 
 CREATE FUNCTION aiml.alter_metric_source(name text, config jsonb)
 RETURNS void LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp AS $$

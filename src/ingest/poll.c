@@ -34,20 +34,20 @@ ingest_poll_new(IngestSource *source, TimestampTz now)
 	return poll;
 }
 
-/* The secret never reaches a message, whatever a server echoed back. */
+/* Replaces every occurrence of secret in message with "[redacted]". */
 static char *
-redacted(IngestSource *source, const char *message)
+redact(const char *message, const char *secret)
 {
 	StringInfoData buf;
 	const char *p = message;
 	const char *hit;
 	size_t		n;
 
-	if (source->secret == NULL || source->secret[0] == '\0')
+	if (secret == NULL || secret[0] == '\0')
 		return pstrdup(message);
-	n = strlen(source->secret);
+	n = strlen(secret);
 	initStringInfo(&buf);
-	while ((hit = strstr(p, source->secret)) != NULL)
+	while ((hit = strstr(p, secret)) != NULL)
 	{
 		appendBinaryStringInfo(&buf, p, hit - p);
 		appendStringInfoString(&buf, "[redacted]");
@@ -57,11 +57,44 @@ redacted(IngestSource *source, const char *message)
 	return buf.data;
 }
 
+/*
+ * The secret (also URL-encoded, as a form body carries it), the access
+ * tokens obtained with it, and the credentials the request sent never reach
+ * a message, whatever a server echoed back.
+ */
+static char *
+redacted(IngestSource *source, IngestRequest *r, const char *message)
+{
+	char	   *text = redact(message, source->secret);
+	ListCell   *lc;
+
+	if (source->secret)
+		text = redact(text, ingest_url_escape(source->secret));
+	foreach(lc, ingest_token_values(source->name))
+		text = redact(text, lfirst(lc));
+	if (r == NULL)
+		return text;
+	foreach(lc, r->headers)
+	{
+		const char *h = lfirst(lc);
+
+		if (pg_strncasecmp(h, "Authorization:", 14) == 0)
+		{
+			const char *value = h + 14 + strspn(h + 14, " ");
+			const char *credential = strchr(value, ' ');
+
+			/* "Bearer X": X alone, so that the message still says "Bearer" */
+			text = redact(text, credential ? credential + 1 : value);
+		}
+	}
+	return redact(text, r->password);
+}
+
 static void
-poll_failed(IngestPoll *poll, const char *message, int retry_after_s)
+poll_failed(IngestPoll *poll, IngestRequest *r, const char *message, int retry_after_s)
 {
 	if (poll->error == NULL)
-		poll->error = redacted(poll->source, message);
+		poll->error = redacted(poll->source, r, message);
 	poll->retry_after_s = Max(poll->retry_after_s, retry_after_s);
 }
 
@@ -71,7 +104,7 @@ poll_failed(IngestPoll *poll, const char *message, int retry_after_s)
  * re-raised: it is meant for the whole loop.
  */
 static void *
-capture_errors(IngestPoll *poll, void *(*fn) (IngestPoll *, void *), void *arg)
+capture_errors(IngestPoll *poll, void *(*fn) (IngestPoll *, void *), IngestRequest *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	void	   *result = NULL;
@@ -89,7 +122,7 @@ capture_errors(IngestPoll *poll, void *(*fn) (IngestPoll *, void *), void *arg)
 		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			PG_RE_THROW();
 		FlushErrorState();
-		poll_failed(poll, e->message, 0);
+		poll_failed(poll, arg, e->message, 0);
 	}
 	PG_END_TRY();
 	return result;
@@ -138,7 +171,7 @@ request_done(IngestRequest *r, void *arg)
 		(more = adopt(poll, capture_errors(poll, retry_unauthorized, r), true)) != NIL)
 		;						/* retried with fresh credentials */
 	else if (r->error)
-		poll_failed(poll, r->error, r->retry_after_s);
+		poll_failed(poll, r, r->error, r->retry_after_s);
 	else if (poll->error == NULL)
 		more = adopt(poll, capture_errors(poll, parse_response, r), r->is_retry);
 	/* the body is parsed: drop it now, a poll may have many pages */

@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include <curl/curl.h>
 #include <math.h>
 
 #include "ingest/ingest.h"
@@ -150,19 +149,6 @@ add_auth(IngestSource *source, IngestRequest *r)
 	}
 }
 
-static char *
-url_escape(const char *s)
-{
-	char	   *e = curl_easy_escape(NULL, s, 0);
-	char	   *copy;
-
-	if (e == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	copy = pstrdup(e);
-	curl_free(e);
-	return copy;
-}
-
 /* query_range requests for one query over [from, to], in chunks. */
 static List *
 plan_query(IngestSource *source, const char *metric, const char *query,
@@ -170,7 +156,7 @@ plan_query(IngestSource *source, const char *metric, const char *query,
 {
 	List	   *requests = NIL;
 	char	   *base = endpoint_base(source);
-	char	   *q = url_escape(query);
+	char	   *q = ingest_url_escape(query);
 	QueryState *state = palloc0(sizeof(QueryState));
 
 	state->metric = metric;

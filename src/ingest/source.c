@@ -8,20 +8,25 @@
  */
 #include "postgres.h"
 
+#include <curl/curl.h>
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "ingest/ingest.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 
 static const IngestProvider *const providers[] = {
 	&prometheus_provider,
 	&cloudwatch_provider,
+	&gcp_provider,
+	&azure_provider,
 };
 
-/* The providers this build knows and the ones still to come, for messages. */
-#define PROVIDER_NAMES "prometheus, cloudwatch (gcp and azure are planned)"
+/* The providers this build knows, for messages. */
+#define PROVIDER_NAMES "prometheus, cloudwatch, gcp, azure"
 
 const IngestProvider *
 ingest_provider(const char *name)
@@ -72,7 +77,7 @@ ingest_check_config_keys(json_object *config, const char *provider,
 			appendStringInfo(&list, "%s%s", a == allowed ? "" : ", ", *a);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown config key \"%s\" for a %s source", key, provider),
+				 errmsg("unknown config key \"%s\" for provider %s", key, provider),
 				 errhint("Valid keys are %s.", list.data)));
 	}
 }
@@ -222,6 +227,132 @@ ingest_resource_from_labels(IngestSource *source, json_object *labels,
 	return pstrdup(fallback);
 }
 
+/* A query parameter's value, percent-encoded (libcurl's malloc'd copy is freed). */
+char *
+ingest_url_escape(const char *s)
+{
+	char	   *e = curl_easy_escape(NULL, s, 0);
+	char	   *copy;
+
+	if (e == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	copy = pstrdup(e);
+	curl_free(e);
+	return copy;
+}
+
+/*
+ * A base URL from the config (or dflt), checked, without trailing slashes, so
+ * that providers can append paths to it.
+ */
+char *
+ingest_config_base_url(json_object *config, const char *key, const char *dflt)
+{
+	char	   *e = pstrdup(ingest_config_string(config, key, dflt));
+	int			n = strlen(e);
+
+	ingest_check_url(key, e);
+	while (n > 0 && e[n - 1] == '/')
+		e[--n] = '\0';
+	return e;
+}
+
+/* A config key that, when present, must be a list of strings (label names). */
+void
+ingest_check_string_list(json_object *config, const char *key)
+{
+	json_object *v;
+	bool		ok;
+
+	if (!json_object_object_get_ex(config, key, &v))
+		return;
+	ok = json_object_is_type(v, json_type_array);
+	for (size_t i = 0; ok && i < json_object_array_length(v); i++)
+		ok = json_object_is_type(json_object_array_get_idx(v, i), json_type_string);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"%s\" must be a list of label names", key)));
+}
+
+/* A config key that, when present, must map names to strings; hint shows one. */
+void
+ingest_check_string_map(json_object *config, const char *key, const char *hint)
+{
+	json_object *v;
+	bool		ok;
+
+	if (!json_object_object_get_ex(config, key, &v))
+		return;
+	ok = json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0;
+	if (ok)
+	{
+		json_object_object_foreach(v, name, value)
+			ok &= json_object_is_type(value, json_type_string) && name[0] != '\0';
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"%s\" must be a non-empty object of metric names to strings", key),
+				 errhint("%s", hint)));
+}
+
+/*
+ * A config key that, when present, must map metric names to finite numbers
+ * (e.g. "scale"); hint shows one.
+ */
+void
+ingest_check_number_map(json_object *config, const char *key, const char *hint)
+{
+	json_object *v;
+	bool		ok;
+
+	if (!json_object_object_get_ex(config, key, &v))
+		return;
+	ok = json_object_is_type(v, json_type_object);
+	if (ok)
+	{
+		json_object_object_foreach(v, name, number)
+		{
+			(void) name;
+			ok &= (json_object_is_type(number, json_type_double) ||
+				   json_object_is_type(number, json_type_int)) &&
+				isfinite(json_object_get_double(number));
+		}
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"%s\" must map metric names to numbers", key),
+				 errhint("%s", hint)));
+}
+
+/* config[key][metric] of a map checked by ingest_check_number_map, or dflt. */
+double
+ingest_config_metric_number(json_object *config, const char *key,
+							const char *metric, double dflt)
+{
+	json_object *map;
+	json_object *v;
+
+	if (json_object_object_get_ex(config, key, &map) &&
+		json_object_is_type(map, json_type_object) &&
+		json_object_object_get_ex(map, metric, &v))
+		return json_object_get_double(v);
+	return dflt;
+}
+
+/* A member of a JSON object with the given type, or NULL (obj may be NULL). */
+json_object *
+ingest_json_member(json_object *obj, const char *key, json_type type)
+{
+	json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, type))
+		return v;
+	return NULL;
+}
+
 IngestSeries *
 ingest_batch_series(IngestBatch *batch, const char *metric, const char *resource,
 					const char *labels, const char *unit)
@@ -273,6 +404,85 @@ ingest_timestamptz_to_unix(TimestampTz ts)
 {
 	return (double) ts / USECS_PER_SEC +
 		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/*
+ * RFC 3339 in UTC, whole seconds ("2026-11-23T10:00:00Z"): the time format
+ * of the Google and Azure APIs.
+ */
+char *
+ingest_format_rfc3339(TimestampTz ts)
+{
+	int64		secs = ts / USECS_PER_SEC - (ts % USECS_PER_SEC < 0 ? 1 : 0);
+	int64		days = secs / SECS_PER_DAY - (secs % SECS_PER_DAY < 0 ? 1 : 0);
+	int			tod = (int) (secs - days * SECS_PER_DAY);
+	int			y,
+				m,
+				d;
+
+	j2date((int) days + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d,
+					tod / 3600, tod / 60 % 60, tod % 60);
+}
+
+/*
+ * Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)"; false when text
+ * is not that.  No PostgreSQL error, so a caller can report which field of a
+ * response was bad.
+ */
+bool
+ingest_parse_rfc3339(const char *text, TimestampTz *ts)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				s,
+				n = 0;
+	const char *p;
+	double		frac = 0;
+	int			offset_s = 0;
+
+	if (sscanf(text, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 ||
+		n == 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 ||
+		y < 1900 || y > 9999 || h < 0 || mi < 0 || s < 0)
+		return false;
+	p = text + n;
+	if (*p == '.')
+	{
+		double		scale = 0.1;
+
+		p++;
+		if (!isdigit((unsigned char) *p))
+			return false;
+		while (isdigit((unsigned char) *p))
+		{
+			frac += (*p++ - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		int			oh,
+					om,
+					m = 0;
+
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5)
+			return false;
+		offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+		p += 6;
+	}
+	else
+		return false;
+	if (*p != '\0')
+		return false;
+	*ts = ((int64) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
+		   h * 3600 + mi * 60 + s - offset_s) * USECS_PER_SEC +
+		(int64) rint(frac * 1000000.0);
+	return true;
 }
 
 /*
@@ -336,6 +546,40 @@ ingest_token_put(const char *source, const char *what, const char *token,
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * The cache key of a provider's access token for a source: it names a hash of
+ * the config and the secret, so that a new key, client secret or auth mode
+ * is used at once instead of a token obtained with the old one.
+ */
+char *
+ingest_token_key(IngestSource *source, const char *provider)
+{
+	const char *config = json_object_to_json_string(source->config);
+	uint32		h = hash_bytes((const unsigned char *) config, strlen(config));
+
+	if (source->secret)
+		h = hash_combine(h, hash_bytes((const unsigned char *) source->secret,
+									   strlen(source->secret)));
+	return psprintf("%s access token %08x", provider, h);
+}
+
+/* Every token cached for source, expired or forgotten ones too: for redaction. */
+List *
+ingest_token_values(const char *source)
+{
+	List	   *values = NIL;
+	ListCell   *lc;
+
+	foreach(lc, tokens)
+	{
+		CachedToken *t = lfirst(lc);
+
+		if (strcmp(t->source, source) == 0)
+			values = lappend(values, t->token);
+	}
+	return values;
+}
+
 void
 ingest_token_forget(const char *source)
 {
@@ -348,4 +592,71 @@ ingest_token_forget(const char *source)
 		if (strcmp(t->source, source) == 0)
 			t->expires = 0;
 	}
+}
+
+/*
+ * Reads an OAuth 2.0 token response ({"access_token": ..., "expires_in": N},
+ * where N may be a number or, from Azure's metadata service, a string) and
+ * caches the token under what until it expires.  Error messages name what
+ * was wrong, never the body: it holds the token.
+ */
+const char *
+ingest_token_from_response(IngestSource *source, const char *what,
+						   IngestRequest *r)
+{
+	json_object *root = json_tokener_parse(r->response->data);
+	const char *token = NULL;
+	const char *problem = NULL;
+
+	PG_TRY();
+	{
+		json_object *t;
+		json_object *e;
+		double		expires_in = 3600;
+
+		if (root == NULL || !json_object_is_type(root, json_type_object))
+			problem = "it is not a JSON object";
+		else if (!json_object_object_get_ex(root, "access_token", &t) ||
+				 !json_object_is_type(t, json_type_string) ||
+				 json_object_get_string_len(t) == 0)
+			problem = "it has no \"access_token\"";
+		else
+		{
+			if (json_object_object_get_ex(root, "expires_in", &e))
+			{
+				const char *text = json_object_get_string(e);
+				char	   *end;
+
+				expires_in = strtod(text, &end);
+				if (end == text || *end != '\0' || !(expires_in > 0 && expires_in < 366 * 86400.0))
+					problem = "its \"expires_in\" is not a number of seconds";
+			}
+			if (problem == NULL)
+			{
+				ingest_token_put(source->name, what, json_object_get_string(t),
+								 GetCurrentTimestamp() + (TimestampTz) (expires_in * USECS_PER_SEC));
+				token = ingest_token_get(source->name, what);
+				if (token == NULL)
+					problem = "the token expires within a minute";
+			}
+		}
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("malformed token response from %s: %s",
+							pnstrdup(r->url, strcspn(r->url, "?")), problem)));
+	}
+	PG_FINALLY();
+	{
+		json_object_put(root);
+	}
+	PG_END_TRY();
+	return token;
+}
+
+/* Sends a bearer token with the request. */
+void
+ingest_request_add_bearer(IngestRequest *r, const char *token)
+{
+	r->headers = lappend(r->headers, psprintf("Authorization: Bearer %s", token));
 }

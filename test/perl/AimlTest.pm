@@ -13,8 +13,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(aiml_node start_fixture fixture_control http_get_json start_prometheus
-  wait_until);
+our @EXPORT = qw(aiml_node start_fixture fixture_control http_get_json
+  start_prometheus wait_until);
 
 my $root = $ENV{AIML_ROOT} // dirname(dirname(dirname(__FILE__)));
 my @servers;
