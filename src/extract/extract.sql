@@ -94,3 +94,17 @@ CREATE FUNCTION aiml.ner_default_model()
     AS 'MODULE_PATHNAME', 'aiml_ner_default_model' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION aiml.ner_default_model() IS
     'the English PERSON/ORG/LOCATION model shipped with aiml (used by aiml.extract_entities), as a value to describe, evaluate or compare';
+
+-- ---- entities (entities.c) ----
+
+-- STABLE: relative dates default to the transaction's start time and follow
+-- the session's TimeZone, and the default model and gazetteer are data files.
+-- Not STRICT: NULL labels means every label, a NULL reference means now.
+CREATE FUNCTION aiml.extract_entities(string text, labels text[] DEFAULT NULL,
+                                      reference timestamptz DEFAULT NULL,
+                                      OUT label text, OUT text text, OUT normalized text,
+                                      OUT start_pos int, OUT end_pos int, OUT score float8)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'aiml_extract_entities' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION aiml.extract_entities(text, text[], timestamptz) IS
+    'entities of string from rules (EMAIL, URL, IP, PHONE, DATE, TIME, MONEY, PERCENT, QUANTITY, UUID, CREDIT_CARD, PERSON/ORG/LOCATION cues and gazetteer) and the default English NER model; overlaps resolved longest span first, then label priority; 1-based character positions, end exclusive';

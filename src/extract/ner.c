@@ -481,8 +481,9 @@ logistic(double x)
 
 /*
  * Calls sink for every span the model finds in one sentence.  The score is
- * the logistic of the mean margin of the span's tags over the runner-up
- * tags of the same tokens: a confidence in 0..1, not a probability.
+ * the logistic of the mean margin, over the span's tokens, of the chosen tag
+ * over the runner-up tag, each scored with its emission and the transition
+ * from the chosen previous tag: a confidence in 0..1, not a probability.
  */
 static void
 emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
@@ -504,12 +505,15 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
 		for (j = i; j < n && (j == i || (TAG_IS_I(tags[j]) &&
 										 TAG_LABEL(tags[j]) == TAG_LABEL(tags[i]))); j++)
 		{
+			int			prev = j > 0 ? tags[j - 1] : T;
+			const float *tr = m->trans + prev * T;
 			float		other = -INFINITY;
 
 			for (int t = 0; t < T; t++)
-				if (t != tags[j] && em[j * T + t] > other)
-					other = em[j * T + t];
-			margin += em[j * T + tags[j]] - other;
+				if (t != tags[j] && m->allowed[prev * T + t] &&
+					em[j * T + t] + tr[t] > other)
+					other = em[j * T + t] + tr[t];
+			margin += em[j * T + tags[j]] + tr[tags[j]] - other;
 		}
 		span.label = TAG_LABEL(tags[i]);
 		span.start = toks[i].start;
