@@ -11,7 +11,7 @@
  *
  * Overlaps: candidates are taken longest first (in characters), then by
  * label priority (the order of label_names below), then leftmost, then
- * the higher score (a rule and the model may find the same span); a
+ * a rule's before the model's, then the higher score; a
  * candidate that overlaps one already taken is dropped.  Taken bytes are
  * marked in a bitmap, so each check costs the candidate's length.
  */
@@ -726,7 +726,7 @@ static const Rule rules[] = {
 	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])\\.?[Mm]\\b\\.?)?(?![\\w:])", rule_time_colon},
 	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])\\.?m\\b\\.?", rule_time_ampm},
 	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]*)){0,3})", rule_person_title},
-	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&|and|of)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&|and|of|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix},
+	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix},
 	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,3}", rule_org_of},
 	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named},
 	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state},
@@ -769,6 +769,7 @@ typedef struct Candidates
 {
 	EntityRow  *rows;
 	int		   *prio;
+	bool	   *from_model;
 	int			n;
 	int			cap;
 	const char *s;
@@ -786,6 +787,8 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 			: palloc(sizeof(EntityRow) * c->cap);
 		c->prio = c->prio ? repalloc_huge(c->prio, sizeof(int) * c->cap)
 			: palloc(sizeof(int) * c->cap);
+		c->from_model = c->from_model ? repalloc_huge(c->from_model, sizeof(bool) * c->cap)
+			: palloc(sizeof(bool) * c->cap);
 	}
 	c->rows[c->n].label = label_names[label];
 	c->rows[c->n].start = start;
@@ -794,6 +797,7 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 	c->rows[c->n].normalized = normalized;
 	c->rows[c->n].score = score;
 	c->prio[c->n] = label;
+	c->from_model[c->n] = false;
 	c->n++;
 }
 
@@ -881,7 +885,10 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	pfree(hits);
 }
 
-/* Model spans less confident than this are left out of extract_entities. */
+/*
+ * Model spans less confident than this, or not starting with a capital
+ * letter, are left out of extract_entities (aiml.ner returns them all).
+ */
 #define NER_MIN_SCORE 0.5
 
 typedef struct ModelSink
@@ -900,7 +907,8 @@ model_span(const NerSpan *span, void *arg)
 	char	   *norm;
 	int			k = 0;
 
-	if (label < 0 || !ms->c->want[label] || span->score < NER_MIN_SCORE)
+	if (label < 0 || !ms->c->want[label] || span->score < NER_MIN_SCORE ||
+		!ner_is_upper_at(ms->c->s + span->start, n, GetDatabaseEncoding() == PG_UTF8))
 		return;
 	norm = palloc(n + 1);
 	for (int i = 0; i < n; i++)
@@ -917,6 +925,7 @@ model_span(const NerSpan *span, void *arg)
 	}
 	norm[k] = '\0';
 	add_candidate(ms->c, label, span->start, span->end, NULL, norm, span->score);
+	ms->c->from_model[ms->c->n - 1] = true;
 }
 
 /* The default model's PERSON, ORG and LOCATION spans. */
@@ -941,6 +950,7 @@ typedef struct Ranked
 	int			nchars;
 	int			prio;
 	int			start;
+	bool		from_model;
 	double		score;
 } Ranked;
 
@@ -956,6 +966,8 @@ ranked_cmp(const void *a, const void *b)
 		return x->prio < y->prio ? -1 : 1;
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
+	if (x->from_model != y->from_model)
+		return x->from_model ? 1 : -1;
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
 	return x->start < y->start ? -1 : x->start > y->start;
@@ -977,6 +989,7 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 		r[i].prio = c->prio[i];
 		r[i].start = c->rows[i].start;
 		r[i].score = c->rows[i].score;
+		r[i].from_model = c->from_model[i];
 	}
 	qsort(r, c->n, sizeof(Ranked), ranked_cmp);
 	for (int i = 0; i < c->n; i++)
