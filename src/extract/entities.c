@@ -886,8 +886,9 @@ run_gazetteer(Candidates *c, const char *s, int len)
 }
 
 /*
- * Model spans less confident than this, or not starting with a capital
- * letter, are left out of extract_entities (aiml.ner returns them all).
+ * Model spans less confident than this, or starting with a lower-case ASCII
+ * letter, are left out of extract_entities (aiml.ner returns them all): in
+ * edited text such spans are mostly mistakes.
  */
 #define NER_MIN_SCORE 0.5
 
@@ -908,7 +909,7 @@ model_span(const NerSpan *span, void *arg)
 	int			k = 0;
 
 	if (label < 0 || !ms->c->want[label] || span->score < NER_MIN_SCORE ||
-		!ner_is_upper_at(ms->c->s + span->start, n, GetDatabaseEncoding() == PG_UTF8))
+		(ms->c->s[span->start] >= 'a' && ms->c->s[span->start] <= 'z'))
 		return;
 	norm = palloc(n + 1);
 	for (int i = 0; i < n; i++)

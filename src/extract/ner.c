@@ -264,6 +264,11 @@ allowed_transitions(int nlabels, MemoryContext cxt)
 	return allowed;
 }
 
+/*
+ * Emission scores em[n * T] of a sentence.  The weight rows of a token are
+ * NER_NFEAT random cache lines of a table larger than the cache, so the rows
+ * of the next token are prefetched while this one is summed.
+ */
 static void
 emissions(const float *weights, int T, const uint32 *feats, int n, float *em)
 {
@@ -272,6 +277,9 @@ emissions(const float *weights, int T, const uint32 *feats, int n, float *em)
 		float	   *e = em + (Size) i * T;
 		const uint32 *f = feats + (Size) i * NER_NFEAT;
 
+		if (i + 1 < n)
+			for (int k = 0; k < NER_NFEAT; k++)
+				__builtin_prefetch(weights + (Size) f[NER_NFEAT + k] * T);
 		memset(e, 0, sizeof(float) * T);
 		for (int k = 0; k < NER_NFEAT; k++)
 		{

@@ -49,7 +49,18 @@ extern int	ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max);
 
 /* Hashes for features and gazetteer keys: FNV-1a, lower-casing ASCII. */
 extern uint64 ner_hash_lower(const char *p, int n, uint64 h);
-extern uint64 ner_mix64(uint64 x);
+
+/* Final mixer of splitmix64: spreads FNV's weak low bits over all bits. */
+static inline uint64
+ner_mix64(uint64 x)
+{
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
 
 #define NER_HASH_INIT UINT64CONST(0xcbf29ce484222325)
 

@@ -42,18 +42,6 @@ ner_hash_lower(const char *p, int n, uint64 h)
 	return h;
 }
 
-/* Final mixer of splitmix64: spreads FNV's weak low bits over all bits. */
-uint64
-ner_mix64(uint64 x)
-{
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 /* ---- character classes ---- */
 
 typedef enum CharClass
