@@ -1346,6 +1346,7 @@ ner_train_common(FunctionCallInfo fcinfo, bool conll, const char *caller)
 	else
 		for_each_row(annotated_query(query), train_annotated_row, &td);
 	model = train(&td, &o, caller);
+	MemoryContextDelete(td.cxt);
 	result = SPI_palloc(VARSIZE(model));
 	memcpy(result, model, VARSIZE(model));
 	SPI_finish();
