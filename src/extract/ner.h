@@ -74,6 +74,9 @@ extern bool ner_is_upper_at(const char *p, int remain, bool utf8);
 #define NER_GAZ_CITY		0x04
 #define NER_GAZ_FIRSTNAME	0x08
 #define NER_GAZ_ORG			0x10
+#define NER_GAZ_ORGWORD		0x20	/* features only: "Records", "FC", "Council" */
+#define NER_GAZ_SURNAME		0x40	/* features only */
+#define NER_GAZ_LOCWORD		0x80	/* features only: "River", "County", "San" */
 #define NER_GAZ_LOCATION	(NER_GAZ_COUNTRY | NER_GAZ_REGION | NER_GAZ_CITY)
 #define NER_GAZ_MAX_WORDS	4
 

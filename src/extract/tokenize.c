@@ -12,7 +12,8 @@
  * and constant memory.
  *
  * The gazetteer is a set of phrases (countries, regions, larger cities,
- * first names, organizations) shipped as text files in
+ * organizations, and for the tagger's features only first names, surnames
+ * and words that mark organization and place names) shipped as text files in
  * <sharedir>/extension/aiml/gazetteer/, read once per backend into a hash
  * table of phrase hashes.  Phrases are tokenized with the same tokenizer, so
  * "Bosnia and Herzegovina" matches the tokens of a text.
@@ -392,6 +393,9 @@ static const struct
 	{"cities.txt", NER_GAZ_CITY},
 	{"first_names.txt", NER_GAZ_FIRSTNAME},
 	{"organizations.txt", NER_GAZ_ORG},
+	{"org_words.txt", NER_GAZ_ORGWORD},
+	{"surnames.txt", NER_GAZ_SURNAME},
+	{"location_words.txt", NER_GAZ_LOCWORD},
 };
 
 /* <sharedir>/extension/aiml/<sub>: where the data files are installed. */
