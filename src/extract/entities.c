@@ -43,6 +43,7 @@ static const char *const label_names[] = {
 
 #define NLABELS lengthof(label_names)
 
+/* Index of a label name in label_names, or -1. */
 static int
 label_number(const char *name)
 {
@@ -89,6 +90,7 @@ grp(const RuleMatch *m, int g, const char **p, int *n)
 	return true;
 }
 
+/* Group g as a new string, or NULL. */
 static char *
 grp_str(const RuleMatch *m, int g)
 {
@@ -98,6 +100,7 @@ grp_str(const RuleMatch *m, int g)
 	return grp(m, g, &p, &n) ? pnstrdup(p, n) : NULL;
 }
 
+/* A copy with ASCII letters lower-cased (domains and hex digits). */
 static char *
 lower_ascii(const char *p, int n)
 {
@@ -108,6 +111,7 @@ lower_ascii(const char *p, int n)
 	return out;
 }
 
+/* E-mail addresses are case-insensitive in practice: normalized lower-case. */
 static bool
 rule_email(RuleMatch *m)
 {
@@ -129,6 +133,7 @@ rule_url(RuleMatch *m)
 	return true;
 }
 
+/* UUIDs are normalized lower-case, as PostgreSQL's uuid type prints them. */
 static bool
 rule_uuid(RuleMatch *m)
 {
@@ -172,6 +177,7 @@ rule_card(RuleMatch *m)
 	return true;
 }
 
+/* Each octet must be at most 255; leading zeros are dropped. */
 static bool
 rule_ipv4(RuleMatch *m)
 {
@@ -191,6 +197,7 @@ rule_ipv4(RuleMatch *m)
 	return true;
 }
 
+/* inet_pton decides what is an IPv6 address; inet_ntop gives its canonical form. */
 static bool
 rule_ipv6(RuleMatch *m)
 {
@@ -210,6 +217,7 @@ rule_ipv6(RuleMatch *m)
 	return true;
 }
 
+/* The digits of p into out (at most max); -1 when there are more. */
 static int
 digits_of(const char *p, int n, char *out, int max)
 {
@@ -287,6 +295,7 @@ amount_string(const char *p, int n, const char *mult)
 	return psprintf("%.2f", v);
 }
 
+/* ISO 4217 code of a currency sign or word, or NULL when it is already a code. */
 static const char *
 currency_code(const char *p, int n)
 {
@@ -306,6 +315,7 @@ currency_code(const char *p, int n)
 	return NULL;
 }
 
+/* MONEY from its currency, amount and multiplier groups. */
 static bool
 money(RuleMatch *m, int cur_group, int amount_group, int mult_group)
 {
@@ -323,24 +333,28 @@ money(RuleMatch *m, int cur_group, int amount_group, int mult_group)
 	return true;
 }
 
+/* A sign before the amount: $12, EUR 5. */
 static bool
 rule_money_symbol(RuleMatch *m)
 {
 	return money(m, 1, 2, 3);
 }
 
+/* A code before the amount: USD 200. */
 static bool
 rule_money_code_first(RuleMatch *m)
 {
 	return money(m, 1, 2, 3);
 }
 
+/* A code or word after the amount: 40 EUR, 5 dollars. */
 static bool
 rule_money_code_after(RuleMatch *m)
 {
 	return money(m, 3, 1, 2);
 }
 
+/* The number of percent, without a plus sign. */
 static bool
 rule_percent(RuleMatch *m)
 {
@@ -367,6 +381,7 @@ rule_quantity(RuleMatch *m)
 	return true;
 }
 
+/* Group g as a number (at most 9 digits), or dflt when it did not take part. */
 static int
 grp_int(const RuleMatch *m, int g, int dflt)
 {
@@ -381,6 +396,7 @@ grp_int(const RuleMatch *m, int g, int dflt)
 	return v;
 }
 
+/* A date that exists in the proleptic Gregorian calendar, years 1 to 9999. */
 static bool
 valid_date(int y, int mo, int d)
 {
@@ -388,6 +404,7 @@ valid_date(int y, int mo, int d)
 		d <= day_tab[isleap(y)][mo - 1];
 }
 
+/* ISO 8601 dates and timestamps, checked against the calendar. */
 static bool
 rule_date_iso(RuleMatch *m)
 {
@@ -440,6 +457,7 @@ rule_date_slash(RuleMatch *m)
 	return true;
 }
 
+/* Month 1..12 of an English month name or abbreviation, 0 when none. */
 static int
 month_number(const char *p, int n)
 {
@@ -452,6 +470,7 @@ month_number(const char *p, int n)
 	return 0;
 }
 
+/* Year of the reference date, for dates written without one. */
 static int
 reference_year(const RuleMatch *m)
 {
@@ -463,6 +482,7 @@ reference_year(const RuleMatch *m)
 	return y;
 }
 
+/* A date written with a month name. */
 static bool
 month_date(RuleMatch *m, int day_group, int month_group, int year_group)
 {
@@ -480,18 +500,21 @@ month_date(RuleMatch *m, int day_group, int month_group, int year_group)
 	return true;
 }
 
+/* 5 Jan 2025. */
 static bool
 rule_date_dmy(RuleMatch *m)
 {
 	return month_date(m, 1, 2, 3);
 }
 
+/* January 5, 2025 and Jan 5. */
 static bool
 rule_date_mdy(RuleMatch *m)
 {
 	return month_date(m, 2, 1, 3);
 }
 
+/* A count written as digits or as an English word (a, an, one ... twelve). */
 static int
 number_word(const char *p, int n)
 {
@@ -544,6 +567,7 @@ move_by(int j, const char *unit, int count)
 	}
 }
 
+/* Day of the week of an English day name, 0 = Sunday as j2day counts. */
 static int
 weekday_number(const char *p)
 {
@@ -629,6 +653,7 @@ rule_date_relative(RuleMatch *m)
 	return true;
 }
 
+/* An hour of a 12-hour clock with am/pm on the 24-hour clock. */
 static int
 hour_24(int h, const char *ampm)
 {
@@ -639,6 +664,7 @@ hour_24(int h, const char *ampm)
 	return h % 12;
 }
 
+/* HH:MM[:SS] [am|pm]. */
 static bool
 rule_time_colon(RuleMatch *m)
 {
@@ -652,6 +678,7 @@ rule_time_colon(RuleMatch *m)
 	return true;
 }
 
+/* 7 pm, 11am. */
 static bool
 rule_time_ampm(RuleMatch *m)
 {
@@ -660,6 +687,7 @@ rule_time_ampm(RuleMatch *m)
 	return true;
 }
 
+/* A title and a name: the name alone is the normalized form. */
 static bool
 rule_person_title(RuleMatch *m)
 {
@@ -682,6 +710,7 @@ rule_org_suffix(RuleMatch *m)
 	return true;
 }
 
+/* University of X and the like. */
 static bool
 rule_org_of(RuleMatch *m)
 {
@@ -690,12 +719,14 @@ rule_org_of(RuleMatch *m)
 	return true;
 }
 
+/* X University and the like. */
 static bool
 rule_org_named(RuleMatch *m)
 {
 	return rule_org_of(m);
 }
 
+/* City, ST with a US state code. */
 static bool
 rule_city_state(RuleMatch *m)
 {
@@ -736,6 +767,7 @@ static const Rule rules[] = {
 
 static AimlPattern **compiled = NULL;
 
+/* The rules compiled with JIT once per backend, in a long-lived context. */
 static AimlPattern **
 compiled_rules(void)
 {
@@ -776,6 +808,7 @@ typedef struct Candidates
 	bool		want[NLABELS];
 } Candidates;
 
+/* Adds a candidate span; overlaps are resolved later, all at once. */
 static void
 add_candidate(Candidates *c, int label, int start, int end, char *text,
 			  char *normalized, double score)
@@ -899,6 +932,7 @@ typedef struct ModelSink
 	int			map[8];
 } ModelSink;
 
+/* Sink of the default model in extract_entities. */
 static void
 model_span(const NerSpan *span, void *arg)
 {
@@ -955,6 +989,7 @@ typedef struct Ranked
 	double		score;
 } Ranked;
 
+/* The overlap rule's order (see the top of the file). */
 static int
 ranked_cmp(const void *a, const void *b)
 {
@@ -1102,6 +1137,7 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	entity_rows_emit(fcinfo, s, kept, nkept);
 	return (Datum) 0;
 }
+/* Text order: start, then end. */
 static int
 row_cmp(const void *a, const void *b)
 {

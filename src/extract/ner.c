@@ -93,6 +93,7 @@ typedef struct TokInfo
 	uint8		gaz_inside;
 } TokInfo;
 
+/* FNV-1a without lower-casing: the word as written is a feature of its own. */
 static uint64
 hash_raw(const char *p, int n, uint64 h)
 {
@@ -136,6 +137,7 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 	return hash_raw(shape, len, NER_HASH_INIT);
 }
 
+/* Hashes of one token that its own and its neighbours' features are made of. */
 static void
 token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti)
 {
@@ -154,6 +156,7 @@ token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti)
 	ti->gaz_begin = ti->gaz_inside = 0;
 }
 
+/* Stand-ins for the neighbours before the first and after the last token. */
 static const TokInfo *
 boundary_info(bool end)
 {
@@ -172,12 +175,14 @@ boundary_info(bool end)
 	return end ? &eos : &bos;
 }
 
+/* Bucket of a feature: template number and value hashed together. */
 static inline uint32
 bucket(int bits, int template, uint64 h)
 {
 	return (uint32) (ner_mix64(h + (uint64) template * UINT64CONST(0x9E3779B97F4A7C15)) >> (64 - bits));
 }
 
+/* Hash of two hashes, for conjunctions of features. */
 static inline uint64
 pair(uint64 a, uint64 b)
 {
@@ -251,6 +256,7 @@ sentence_features(int bits, bool use_gaz, const char *s, const NerToken *toks,
 
 /* ---- decoding ---- */
 
+/* The BIO constraint as a table: I-X only after B-X or I-X (row ntags is the start). */
 static bool *
 allowed_transitions(int nlabels, MemoryContext cxt)
 {
@@ -344,6 +350,7 @@ viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
 
 /* ---- the model value ---- */
 
+/* Labels are stored as strings in the model; keep them short and non-empty. */
 static void
 check_label_name(const char *label, const char *what)
 {
@@ -354,6 +361,7 @@ check_label_name(const char *label, const char *what)
 						NER_MAX_LABEL_LEN)));
 }
 
+/* The model value of m, in the payload layout documented at the top of the file. */
 static AimlModel *
 model_serialize(const NerModel *m)
 {
@@ -435,24 +443,28 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 	return m;
 }
 
+/* Loader for aiml_model_cached. */
 static void *
 ner_loader(const AimlModel *model, MemoryContext cxt)
 {
 	return ner_model_load(model, cxt);
 }
 
+/* For entities.c, which maps the default model's labels to its own. */
 int
 ner_model_nlabels(const NerModel *m)
 {
 	return m->nlabels;
 }
 
+/* Name of label i of the model. */
 const char *
 ner_model_label(const NerModel *m, int i)
 {
 	return m->labels[i];
 }
 
+/* describe() of kind ner: labels, training settings and sizes, not the weights. */
 void
 ner_describe(const AimlModel *model, StringInfo json)
 {
@@ -481,6 +493,7 @@ ner_describe(const AimlModel *model, StringInfo json)
 
 /* ---- tagging ---- */
 
+/* Squashes a margin into 0..1 for the score column. */
 static double
 logistic(double x)
 {
@@ -696,6 +709,7 @@ typedef struct GoldSpan
 	int			cend;
 } GoldSpan;
 
+/* Orders gold spans by start, then end, for the overlap check. */
 static int
 goldspan_cmp(const void *a, const void *b)
 {
@@ -706,6 +720,7 @@ goldspan_cmp(const void *a, const void *b)
 		(x->end < y->end ? -1 : x->end > y->end);
 }
 
+/* A numeric member of an annotation object, with an error naming the row. */
 static double
 jsonb_member_number(JsonbContainer *obj, const char *key, int row, bool *found)
 {
@@ -721,6 +736,7 @@ jsonb_member_number(JsonbContainer *obj, const char *key, int row, bool *found)
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 }
 
+/* One error for every malformed annotation, with the expected shape in the hint. */
 static void
 bad_annotation(int row, const char *detail)
 {
@@ -859,6 +875,7 @@ for_each_row(const char *sql, RowHandler handle, void *arg)
 	SPI_cursor_close(portal);
 }
 
+/* A text column of an SPI row, or NULL. */
 static text *
 column_text(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
 {
@@ -874,6 +891,7 @@ annotated_query(const char *query)
 	return psprintf("SELECT q.t::text, q.a::jsonb FROM (%s) AS q(t, a)", query);
 }
 
+/* The query of the CoNLL form, as (text, int8, text, text), in document order. */
 static char *
 conll_query(const char *query)
 {
@@ -881,6 +899,7 @@ conll_query(const char *query)
 					query);
 }
 
+/* One row of the annotation form: tokenize, tag from the spans, add as sentences. */
 static void
 train_annotated_row(HeapTuple tup, TupleDesc desc, void *arg)
 {
@@ -976,6 +995,7 @@ conll_token_flags(const char *w, int len, bool first, bool after_stop)
 	return flags;
 }
 
+/* Hands the gathered document to its consumer and starts a new one. */
 static void
 conll_flush(ConllState *cs)
 {
@@ -989,6 +1009,7 @@ conll_flush(ConllState *cs)
 	cs->doc.prev_label = -1;
 }
 
+/* One CoNLL row: a token appended to the current document (a new document id flushes it). */
 static void
 conll_row(HeapTuple tup, TupleDesc desc, void *arg)
 {
@@ -1034,6 +1055,7 @@ conll_row(HeapTuple tup, TupleDesc desc, void *arg)
 	d->n++;
 }
 
+/* Reads the CoNLL query document by document, calling finish for each. */
 static void
 conll_read(const char *query, LabelSet *labels, void (*finish) (ConllDoc *, void *),
 		   void *arg)
@@ -1050,6 +1072,7 @@ conll_read(const char *query, LabelSet *labels, void (*finish) (ConllDoc *, void
 	conll_flush(&cs);
 }
 
+/* A gathered CoNLL document becomes training sentences. */
 static void
 train_conll_doc(ConllDoc *doc, void *arg)
 {
@@ -1070,6 +1093,7 @@ typedef struct TrainOptions
 	bool		labels_given;
 } TrainOptions;
 
+/* Options of both training forms, with their defaults. */
 static void
 parse_train_options(Jsonb *options, TrainOptions *o, const char *caller)
 {
@@ -1090,6 +1114,7 @@ parse_train_options(Jsonb *options, TrainOptions *o, const char *caller)
 	aiml_parse_options(options, spec, lengthof(spec), caller);
 }
 
+/* qsort comparator for label names. */
 static int
 label_name_cmp(const void *a, const void *b)
 {
@@ -1131,6 +1156,7 @@ typedef struct Perceptron
 	int64		c;
 } Perceptron;
 
+/* One perceptron update of weight i, and its share in the average. */
 static inline void
 update(float *w, double *u, Size i, float d, int64 c)
 {
@@ -1176,6 +1202,7 @@ train_sentence(Perceptron *p, const bool *allowed, const Sentence *st, uint8 *pr
 	return wrong;
 }
 
+/* Fisher-Yates with the seeded generator, so a seed fixes the training order. */
 static void
 shuffle(int *order, int n, AimlRng *rng)
 {
@@ -1294,6 +1321,7 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	return model_serialize(&m);
 }
 
+/* Empty training data; a labels option fixes the label set up front. */
 static void
 train_data_init(TrainData *td, const TrainOptions *o)
 {
@@ -1323,6 +1351,7 @@ train_data_init(TrainData *td, const TrainOptions *o)
 	}
 }
 
+/* Both training forms: read the query through SPI, train, return the model. */
 static Datum
 ner_train_common(FunctionCallInfo fcinfo, bool conll, const char *caller)
 {
@@ -1405,6 +1434,7 @@ collapse_spaces(const char *p, int n)
 	return out;
 }
 
+/* Sink of aiml.ner: every span becomes an output row. */
 static void
 collect_span(const NerSpan *span, void *arg)
 {
@@ -1514,6 +1544,7 @@ spans_of_tags(const uint8 *tags, int n, int *nspans)
 	return spans;
 }
 
+/* Evaluation of one CoNLL document, sentence by sentence, on its own tokens. */
 static void
 eval_conll_doc(ConllDoc *doc, void *arg)
 {
@@ -1550,6 +1581,7 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 	pfree(em);
 }
 
+/* Sink of evaluation: spans with their label number kept in the score field. */
 static void
 collect_eval_span(const NerSpan *span, void *arg)
 {
@@ -1567,6 +1599,7 @@ collect_eval_span(const NerSpan *span, void *arg)
 	sr->n++;
 }
 
+/* Evaluation of one annotated row: the model's spans against the gold spans. */
 static void
 eval_annotated_row(HeapTuple tup, TupleDesc desc, void *arg)
 {
@@ -1614,6 +1647,7 @@ eval_annotated_row(HeapTuple tup, TupleDesc desc, void *arg)
 	count_matches(ec, gold, nspans, pred, sr.n);
 }
 
+/* One output row of ner_evaluate; NULL where a ratio has no denominator. */
 static void
 eval_row_out(Tuplestorestate *ts, TupleDesc desc, const char *label, int64 tp,
 			 int64 fp, int64 fn)
@@ -1726,6 +1760,7 @@ default_model_read(MemoryContext cxt)
 	return m;
 }
 
+/* The default model, loaded into a long-lived context at first use. */
 const NerModel *
 ner_default_model(void)
 {

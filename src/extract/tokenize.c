@@ -28,6 +28,7 @@
 
 /* ---- hashing ---- */
 
+/* FNV-1a over p[0..n) with ASCII lower-cased, continuing from h. */
 uint64
 ner_hash_lower(const char *p, int n, uint64 h)
 {
@@ -124,6 +125,7 @@ ner_is_upper_at(const char *p, int remain, bool utf8)
 		(cp >= 0x391 && cp <= 0x3A9) || (cp >= 0x400 && cp <= 0x42F);
 }
 
+/* Letters and digits make words. */
 static bool
 is_alnum_class(CharClass cc)
 {
@@ -140,6 +142,7 @@ static const char *const abbreviations[] = {
 	"blvd", "rd", "e.g", "i.e", NULL
 };
 
+/* True when p[0..n) is a known abbreviation that keeps its period. */
 static bool
 is_abbreviation(const char *p, int n)
 {
@@ -156,6 +159,7 @@ is_abbreviation(const char *p, int n)
 	return false;
 }
 
+/* Starts tokenizing s[0..len). */
 void
 ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 {
@@ -167,6 +171,7 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->have_pending = false;
 }
 
+/* Case-insensitive prefix test that never reads past remain. */
 static bool
 ascii_prefix_ci(const char *p, int remain, const char *prefix)
 {
@@ -192,6 +197,7 @@ scan_url(const char *p, int remain)
 	return n > 7 ? n : 0;
 }
 
+/* Characters of the local part of an e-mail address. */
 static bool
 is_email_local(char c)
 {
@@ -408,12 +414,14 @@ ner_data_directory(const char *sub)
 	return psprintf("%s/extension/aiml/%s", share, sub);
 }
 
+/* Hash of a phrase extended by one token; never 0 (the empty slot). */
 static uint64
 phrase_step(uint64 h, const char *p, int n)
 {
 	return ner_hash_lower(p, n, h ^ 0x20) | 1;
 }
 
+/* Adds a phrase hash with its type (linear probing). */
 static void
 gaz_insert(GazTable *g, uint64 key, uint8 type)
 {
@@ -429,6 +437,7 @@ gaz_insert(GazTable *g, uint64 key, uint8 type)
 	g->types[i] |= type;
 }
 
+/* Types of a phrase hash, 0 when absent. */
 static uint8
 gaz_get(const GazTable *g, uint64 key)
 {
