@@ -756,11 +756,11 @@ static const Rule rules[] = {
 	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative},
 	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon},
 	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm},
-	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]*)){0,3})", rule_person_title},
-	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]*|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix},
-	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,3}", rule_org_of},
-	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named},
-	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]*(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]*){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state},
+	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title},
+	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix},
+	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of},
+	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named},
+	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state},
 };
 
 /* ---- compiled rules, once per backend ---- */

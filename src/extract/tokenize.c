@@ -213,12 +213,14 @@ scan_email(const char *p, int remain)
 				dots = 0,
 				last_label = 0;
 
-	while (n < remain && is_email_local(p[n]))
+	/* a local part has at most 64 characters (RFC 5321); stop early so that a
+	 * long run like "ab.ab.ab..." is not rescanned from each of its words */
+	while (n < remain && n <= 64 && is_email_local(p[n]))
 		n++;
-	if (n == 0 || n >= remain || p[n] != '@')
+	if (n == 0 || n > 64 || n >= remain || p[n] != '@')
 		return 0;
 	n++;
-	while (n < remain && (isalnum((unsigned char) p[n]) || p[n] == '-' ||
+	while (n < remain && n < 320 && (isalnum((unsigned char) p[n]) || p[n] == '-' ||
 						  (p[n] == '.' && n + 1 < remain && isalnum((unsigned char) p[n + 1]))))
 	{
 		if (p[n] == '.')
