@@ -70,11 +70,17 @@ typedef struct RuleMatch
 
 typedef bool (*RuleHandler) (RuleMatch *m);
 
+/*
+ * A rule: its label, pattern and handler, and the bytes a match cannot do
+ * without ('0' stands for any digit), so a text without them skips the rule
+ * without running its pattern; most short texts skip most rules.
+ */
 typedef struct Rule
 {
 	const char *label;
 	const char *pattern;
 	RuleHandler handler;
+	const char *needs;
 } Rule;
 
 /* Group g of the match as (pointer, length); false when it did not take part. */
@@ -736,31 +742,31 @@ rule_city_state(RuleMatch *m)
 }
 
 static const Rule rules[] = {
-	{"EMAIL", "(?<![\\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", rule_email},
-	{"URL", "\\b(?:(?:https?|ftp)://|www\\.)[^\\s<>\\\"]+", rule_url},
-	{"UUID", "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b", rule_uuid},
-	{"CREDIT_CARD", "(?<![\\d.,-])\\d{4}(?:[ -]?\\d{4}){2}[ -]?\\d{1,7}(?![\\d])", rule_card},
-	{"IP", "(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?![\\w]|\\.\\d)", rule_ipv4},
-	{"IP", "(?<![\\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]*(?:(?<=:)\\d{1,3}(?:\\.\\d{1,3}){3})?(?![\\w:])", rule_ipv6},
-	{"PHONE", "(?<![\\w+])\\+\\d{1,3}(?:[ .-]?\\(?\\d{1,4}\\)?){2,5}(?![\\w])", rule_phone_intl},
-	{"PHONE", "(?<![\\w+(])(?:\\+?1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])", rule_phone_nanp},
-	{"MONEY", "(?<![\\w])(US\\$|[$\u20ac\u00a3\u00a5\u20b9])\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_symbol},
-	{"MONEY", "\\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY)\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_code_first},
-	{"MONEY", "(?<![\\w.])(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?\\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY|dollars?|euros?|pounds sterling|yen)\\b", rule_money_code_after},
-	{"PERCENT", "(?<![\\w.])([-+]?\\d+(?:\\.\\d+)?)\\s?(?:%|percent\\b|per cent\\b)", rule_percent},
-	{"QUANTITY", "(?<![\\w.])(\\d+(?:\\.\\d+)?)\\s?([KMGTP]i?B|bytes?|[kMG]?bps|ms|\u00b5s|us|ns|sec(?:onds?)?|secs|s|min(?:utes?)?|mins|h|hrs?|hours?|days?|weeks?|months?|years?|km|cm|mm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|pounds?|oz|t|tons?|tonnes?|l|ml|L|mL|\u00b0C|\u00b0F|C|F|[kMG]?Hz|[kM]?W|kWh|V|mA|A|mph|km/h|kph|px|cores?|vCPUs?|CPUs?|GPUs?|rpm|rps|qps)(?![\\w/])", rule_quantity},
-	{"DATE", "(?<![\\w.-])(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?(?![\\w.]*\\d)", rule_date_iso},
-	{"DATE", "(?<![\\w./-])(\\d{1,2})/(\\d{1,2})/(\\d{4}|\\d{2})(?![\\w/]|\\.\\d)", rule_date_slash},
-	{"DATE", "(?i)\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?,?\\s+(\\d{4})\\b", rule_date_dmy},
-	{"DATE", "(?i)\\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?(?!:)", rule_date_mdy},
-	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative},
-	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon},
-	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm},
-	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title},
-	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix},
-	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of},
-	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named},
-	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state},
+	{"EMAIL", "(?<![\\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", rule_email, "@"},
+	{"URL", "\\b(?:(?:https?|ftp)://|www\\.)[^\\s<>\\\"]+", rule_url, ""},
+	{"UUID", "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b", rule_uuid, "-"},
+	{"CREDIT_CARD", "(?<![\\d.,-])\\d{4}(?:[ -]?\\d{4}){2}[ -]?\\d{1,7}(?![\\d])", rule_card, "0"},
+	{"IP", "(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?![\\w]|\\.\\d)", rule_ipv4, "0."},
+	{"IP", "(?<![\\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]*(?:(?<=:)\\d{1,3}(?:\\.\\d{1,3}){3})?(?![\\w:])", rule_ipv6, ":"},
+	{"PHONE", "(?<![\\w+])\\+\\d{1,3}(?:[ .-]?\\(?\\d{1,4}\\)?){2,5}(?![\\w])", rule_phone_intl, "0+"},
+	{"PHONE", "(?<![\\w+(])(?:\\+?1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])", rule_phone_nanp, "0"},
+	{"MONEY", "(?<![\\w])(US\\$|[$\u20ac\u00a3\u00a5\u20b9])\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_symbol, "0"},
+	{"MONEY", "\\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY)\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_code_first, "0"},
+	{"MONEY", "(?<![\\w.])(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?\\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY|dollars?|euros?|pounds sterling|yen)\\b", rule_money_code_after, "0"},
+	{"PERCENT", "(?<![\\w.])([-+]?\\d+(?:\\.\\d+)?)\\s?(?:%|percent\\b|per cent\\b)", rule_percent, "0"},
+	{"QUANTITY", "(?<![\\w.])(\\d+(?:\\.\\d+)?)\\s?([KMGTP]i?B|bytes?|[kMG]?bps|ms|\u00b5s|us|ns|sec(?:onds?)?|secs|s|min(?:utes?)?|mins|h|hrs?|hours?|days?|weeks?|months?|years?|km|cm|mm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|pounds?|oz|t|tons?|tonnes?|l|ml|L|mL|\u00b0C|\u00b0F|C|F|[kMG]?Hz|[kM]?W|kWh|V|mA|A|mph|km/h|kph|px|cores?|vCPUs?|CPUs?|GPUs?|rpm|rps|qps)(?![\\w/])", rule_quantity, "0"},
+	{"DATE", "(?<![\\w.-])(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?(?![\\w.]*\\d)", rule_date_iso, "0-"},
+	{"DATE", "(?<![\\w./-])(\\d{1,2})/(\\d{1,2})/(\\d{4}|\\d{2})(?![\\w/]|\\.\\d)", rule_date_slash, "0/"},
+	{"DATE", "(?i)\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?,?\\s+(\\d{4})\\b", rule_date_dmy, "0"},
+	{"DATE", "(?i)\\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?(?!:)", rule_date_mdy, "0"},
+	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative, ""},
+	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon, "0:"},
+	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm, "0"},
+	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title, ""},
+	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix, ""},
+	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of, "f"},
+	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named, ""},
+	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state, ","},
 };
 
 /* ---- compiled rules, once per backend ---- */
@@ -834,18 +840,44 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 	c->n++;
 }
 
+/* True when every byte of needs occurs in the text ('0': some digit). */
+static bool
+has_needed_bytes(const bool *present, const char *needs)
+{
+	for (const char *n = needs; *n; n++)
+	{
+		if (*n == '0')
+		{
+			bool		digit = false;
+
+			for (int d = '0'; d <= '9' && !digit; d++)
+				digit = present[d];
+			if (!digit)
+				return false;
+		}
+		else if (!present[(unsigned char) *n])
+			return false;
+	}
+	return true;
+}
+
 /* Every match of every wanted rule over s[0..len). */
 static void
 run_rules(Candidates *c, const char *s, int len, int refj)
 {
 	AimlPattern **pats = compiled_rules();
+	bool		present[256];
+
+	memset(present, 0, sizeof(present));
+	for (int i = 0; i < len; i++)
+		present[(unsigned char) s[i]] = true;
 
 	for (int i = 0; i < (int) lengthof(rules); i++)
 	{
 		int			label = label_number(rules[i].label);
 		Size		pos = 0;
 
-		if (!c->want[label])
+		if (!c->want[label] || !has_needed_bytes(present, rules[i].needs))
 			continue;
 		while (pos < (Size) len &&
 			   aiml_pattern_match(pats[i], s, len, pos, 0, "aiml.extract_entities"))
