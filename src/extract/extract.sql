@@ -1,5 +1,5 @@
 -- extract: text to rows with regular expressions (PCRE2), grok patterns and
--- key=value pairs.  Entities and NER live in their own files.
+-- key=value pairs; entities (entities.c) and the NER tagger (ner.c) at the end.
 
 -- The regex functions depend only on their arguments (aiml.regex_match_limit
 -- can turn a result into an error, never into another result), so they are
