@@ -32,12 +32,20 @@ include $(PGXS)
 # finds them at run time (relative to the server's binaries).
 GROK_PATTERNS = $(wildcard src/extract/patterns/*)
 GROK_DIR      = $(datadir)/$(datamoduledir)/aiml/grok
+# The entity extractors' gazetteer and the default NER model, likewise.
+GAZETTEER     = $(wildcard src/extract/gazetteer/*.txt)
+GAZETTEER_DIR = $(datadir)/$(datamoduledir)/aiml/gazetteer
+NER_MODELS    = $(wildcard src/extract/models/*.model)
+NER_DIR       = $(datadir)/$(datamoduledir)/aiml/ner
 
 .PHONY: install-grok-patterns uninstall-grok-patterns
 install: install-grok-patterns
 install-grok-patterns: installdirs
 	$(MKDIR_P) '$(DESTDIR)$(GROK_DIR)'
 	$(INSTALL_DATA) $(GROK_PATTERNS) '$(DESTDIR)$(GROK_DIR)/'
+	$(MKDIR_P) '$(DESTDIR)$(GAZETTEER_DIR)' '$(DESTDIR)$(NER_DIR)'
+	$(INSTALL_DATA) $(GAZETTEER) '$(DESTDIR)$(GAZETTEER_DIR)/'
+	$(if $(NER_MODELS),$(INSTALL_DATA) $(NER_MODELS) '$(DESTDIR)$(NER_DIR)/')
 
 uninstall: uninstall-grok-patterns
 uninstall-grok-patterns:

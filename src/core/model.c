@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/model.h"
 #include "core/scaler.h"
+#include "extract/ner.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -19,6 +20,7 @@
 static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
 	{AIML_KIND_IFOREST, "iforest", IFOREST_FORMAT_VERSION, iforest_describe},
+	{AIML_KIND_NER, "ner", NER_FORMAT_VERSION, ner_describe},
 };
 
 const AimlModelKindInfo *

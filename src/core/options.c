@@ -36,6 +36,8 @@ option_type_name(AimlOptionType type)
 			return "a string";
 		case AIML_OPT_FLOATS:
 			return "an array of numbers";
+		case AIML_OPT_STRINGS:
+			return "an array of non-empty strings";
 	}
 	return "?";
 }
@@ -149,6 +151,34 @@ parse_floats(JsonbContainer *array, const AimlOption *opt, const char *caller)
 	}
 }
 
+/* Reads an array of strings; empty strings and other values are refused. */
+static void
+parse_strings(JsonbContainer *array, const AimlOption *opt, const char *caller)
+{
+	AimlStringList *list = (AimlStringList *) opt->dest;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			cap = 8;
+
+	list->n = 0;
+	list->values = palloc(sizeof(char *) * cap);
+	it = JsonbIteratorInit(array);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvString || v.val.string.len == 0)
+			option_wrong_type(opt, caller);
+		if (list->n == cap)
+		{
+			cap *= 2;
+			list->values = repalloc(list->values, sizeof(char *) * cap);
+		}
+		list->values[list->n++] = pnstrdup(v.val.string.val, v.val.string.len);
+	}
+}
+
 static void
 parse_one(const JsonbValue *v, const AimlOption *opt, const char *caller)
 {
@@ -180,6 +210,11 @@ parse_one(const JsonbValue *v, const AimlOption *opt, const char *caller)
 			if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
 				option_wrong_type(opt, caller);
 			parse_floats(v->val.binary.data, opt, caller);
+			break;
+		case AIML_OPT_STRINGS:
+			if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+				option_wrong_type(opt, caller);
+			parse_strings(v->val.binary.data, opt, caller);
 			break;
 	}
 }

@@ -20,7 +20,8 @@ typedef enum AimlOptionType
 	AIML_OPT_FLOAT,				/* double *, finite, within [min, max] */
 	AIML_OPT_BOOL,				/* bool * */
 	AIML_OPT_STRING,			/* char **, palloc'd; one of choices if given */
-	AIML_OPT_FLOATS				/* AimlFloatList *, each within [min, max] */
+	AIML_OPT_FLOATS,			/* AimlFloatList *, each within [min, max] */
+	AIML_OPT_STRINGS			/* AimlStringList *, each a non-empty string */
 } AimlOptionType;
 
 typedef struct AimlFloatList
@@ -28,6 +29,12 @@ typedef struct AimlFloatList
 	int			n;
 	double	   *values;
 } AimlFloatList;
+
+typedef struct AimlStringList
+{
+	int			n;
+	char	  **values;			/* palloc'd, NUL-terminated */
+} AimlStringList;
 
 typedef struct AimlOption
 {

@@ -1,5 +1,5 @@
 -- extract: text to rows with regular expressions (PCRE2), grok patterns and
--- key=value pairs.  Entities and NER live in their own files.
+-- key=value pairs; entities (entities.c) and the NER tagger (ner.c) at the end.
 
 -- The regex functions depend only on their arguments (aiml.regex_match_limit
 -- can turn a result into an error, never into another result), so they are
@@ -55,3 +55,56 @@ CREATE FUNCTION aiml.extract_kv(string text, options jsonb DEFAULT '{}')
     AS 'MODULE_PATHNAME', 'aiml_extract_kv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION aiml.extract_kv(text, jsonb) IS
     'key=value and key: value pairs (quoted values with backslash escapes) as a jsonb object of strings; options pair_sep, kv_sep';
+
+-- ---- trainable named-entity recognition (ner.c) ----
+
+-- Training runs the caller's query, so it is VOLATILE and PARALLEL UNSAFE.
+CREATE FUNCTION aiml.ner_train(query text, options jsonb DEFAULT '{}')
+    RETURNS aiml.model
+    AS 'MODULE_PATHNAME', 'aiml_ner_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION aiml.ner_train(text, jsonb) IS
+    'trains a named-entity tagger (averaged structured perceptron) on the rows (text, annotations jsonb) of query; annotations are [{"label", "start", "end"}] with 1-based character positions, end exclusive; options epochs, seed, labels, hash_bits, gazetteer';
+
+CREATE FUNCTION aiml.ner_train_conll(query text, options jsonb DEFAULT '{}')
+    RETURNS aiml.model
+    AS 'MODULE_PATHNAME', 'aiml_ner_train_conll' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION aiml.ner_train_conll(text, jsonb) IS
+    'trains a named-entity tagger on pre-tokenized CoNLL-style rows (document, position, token, tag) with BIO (or IOB1) tags; options as for aiml.ner_train';
+
+-- STABLE: a model trained with gazetteer features reads the installed
+-- gazetteer files, which an upgrade of aiml may change.
+CREATE FUNCTION aiml.ner(model aiml.model, string text,
+                         OUT label text, OUT text text, OUT normalized text,
+                         OUT start_pos int, OUT end_pos int, OUT score float8)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'aiml_ner' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION aiml.ner(aiml.model, text) IS
+    'entities a ner model finds in string: label, text, normalized text, 1-based character positions (end exclusive) and a confidence in 0..1';
+
+CREATE FUNCTION aiml.ner_evaluate(model aiml.model, query text,
+                                  OUT label text, OUT "precision" float8, OUT recall float8,
+                                  OUT f1 float8, OUT support bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'aiml_ner_evaluate' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION aiml.ner_evaluate(aiml.model, text) IS
+    'entity-level precision, recall, F1 and support per label of a ner model on labelled rows (either training form), then the micro average in a row with label NULL';
+
+CREATE FUNCTION aiml.ner_default_model()
+    RETURNS aiml.model
+    AS 'MODULE_PATHNAME', 'aiml_ner_default_model' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.ner_default_model() IS
+    'the English PERSON/ORG/LOCATION model shipped with aiml (used by aiml.extract_entities), as a value to describe, evaluate or compare';
+
+-- ---- entities (entities.c) ----
+
+-- STABLE: relative dates default to the transaction's start time and follow
+-- the session's TimeZone, and the default model and gazetteer are data files.
+-- Not STRICT: NULL labels means every label, a NULL reference means now.
+CREATE FUNCTION aiml.extract_entities(string text, labels text[] DEFAULT NULL,
+                                      reference timestamptz DEFAULT NULL,
+                                      OUT label text, OUT text text, OUT normalized text,
+                                      OUT start_pos int, OUT end_pos int, OUT score float8)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'aiml_extract_entities' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION aiml.extract_entities(text, text[], timestamptz) IS
+    'entities of string from rules (EMAIL, URL, IP, PHONE, DATE, TIME, MONEY, PERCENT, QUANTITY, UUID, CREDIT_CARD, PERSON/ORG/LOCATION cues and gazetteer) and the default English NER model; overlaps resolved longest span first, then label priority; 1-based character positions, end exclusive';

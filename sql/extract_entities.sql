@@ -1,0 +1,82 @@
+-- aiml.extract_entities: every label with positive and negative cases,
+-- normalization, overlaps, UTF-8 offsets, errors, a large text.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS aiml;
+RESET client_min_messages;
+SET TimeZone = 'UTC';
+
+-- rule labels only (the model's labels are tested below)
+CREATE FUNCTION ents(s text, ref timestamptz DEFAULT '2026-11-23 10:00+00')
+RETURNS TABLE (label text, text text, normalized text, start_pos int, end_pos int)
+LANGUAGE sql AS $$
+    SELECT label, text, normalized, start_pos, end_pos
+    FROM aiml.extract_entities(s, ARRAY['EMAIL', 'URL', 'UUID', 'CREDIT_CARD', 'IP', 'PHONE',
+                                        'MONEY', 'PERCENT', 'QUANTITY', 'DATE', 'TIME'], ref)
+$$;
+
+-- EMAIL, URL (trailing punctuation belongs to the sentence)
+SELECT * FROM ents('Mail Bob.Smith+ops@Example.COM, see https://example.com/a?b=1. or www.example.org/x).');
+SELECT * FROM ents('not mail: bob@ or @handle or a@b');
+-- IP: v4 with leading zeros normalized, octets over 255 refused, v6 compressed
+SELECT * FROM ents('from 010.000.000.001 and 2001:0db8:0000:0000:0000:0000:0000:0001, not 300.1.1.1 or 1.2.3');
+SELECT * FROM ents('clock 10:30:00 is a time, not an IPv6 address');
+-- PHONE: E.164 with a country code, NANP formats; unformatted digits are not phones
+SELECT * FROM ents('call +1 (415) 555-0100, +49 30 901820, 415.555.0199 or 1-800-555-0123');
+SELECT * FROM ents('order 12345678901 and 4155550100 and 555-0100');
+-- DATE: ISO, US and European slashes, month names, relative to the reference
+SELECT * FROM ents('on 2024-02-29, 2024-03-15T14:30:00+02:00, 03/15/2024, 15/03/2024, 5 Jan 2025, December 1st, 2023 and Dec 24');
+SELECT * FROM ents('yesterday, today, tomorrow, next Monday, last Friday, this Sunday, 3 days ago, in two weeks, next month');
+-- a version number, an invalid date, a dotted date are not dates
+SELECT * FROM ents('version 1.2.3 and v2.10.2024 and 2023-02-30 and 13/13/2024');
+-- TIME
+SELECT * FROM ents('at 09:05, 23:59:58, 7 pm, 12:15 am and 11am; not 25:00 or 3:7');
+-- MONEY, PERCENT, QUANTITY
+SELECT * FROM ents('costs $1,299.99, €50, £3.5m, USD 200, 1.2 billion dollars, 40 EUR');
+SELECT * FROM ents('up 12.5%, down 3 percent; 512 MB, 2.5 GHz, 30 ms, 10 km, 75 kg; the 1990s; 15 apples');
+-- UUID, CREDIT_CARD (Luhn-checked, masked); a Luhn-failing number is not a card
+SELECT * FROM ents('id 123E4567-E89B-12D3-A456-426614174000 card 4111-1111-1111-1111 amex 378282246310005');
+SELECT * FROM ents('card 4111 1111 1111 1112 and 1234567812345678');
+
+-- PERSON, ORG, LOCATION: rules, gazetteer and the default model together
+SELECT label, text, normalized, start_pos, end_pos FROM aiml.extract_entities(
+    'Dr. Maria Gonzalez of Acme Widgets GmbH met Prof. J. R. Smith at the University of Toronto. '
+    'She flew from Springfield, IL to France and then to New York.',
+    ARRAY['PERSON', 'ORG', 'LOCATION']);
+SELECT label, text FROM aiml.extract_entities('Angela Merkel visited Microsoft in Seattle last week.',
+                                              ARRAY['PERSON', 'ORG', 'LOCATION']);
+-- lower-case words that look like places are not places
+SELECT count(*) FROM aiml.extract_entities('we ate turkey and china plates in the rain', ARRAY['LOCATION']);
+
+-- overlaps: the longest span wins (a URL holding an e-mail, a date inside a timestamp)
+SELECT label, text FROM aiml.extract_entities('see https://example.com/u/bob@example.com and 2024-05-01T10:00:00Z',
+                                              ARRAY['URL', 'EMAIL', 'DATE', 'TIME']);
+-- equal spans: label priority decides (a 1.2.3.4 IP, not a QUANTITY)
+SELECT label, text FROM aiml.extract_entities('host 10.1.2.3', ARRAY['IP', 'QUANTITY', 'DATE']);
+
+-- character offsets, not bytes: non-ASCII text before the entity
+SELECT label, text, start_pos, end_pos,
+       substr('Café ñandú — 東京 mail: user@example.com', start_pos, end_pos - start_pos) = text AS substr_matches
+FROM aiml.extract_entities('Café ñandú — 東京 mail: user@example.com', ARRAY['EMAIL']);
+
+-- empty string, NULL string, an empty label list, every label with nothing to find
+SELECT count(*) FROM aiml.extract_entities('');
+SELECT count(*) FROM aiml.extract_entities(NULL);
+SELECT count(*) FROM aiml.extract_entities('mail a@example.com', ARRAY[]::text[]);
+SELECT count(*) FROM aiml.extract_entities('nothing to see here, just words');
+-- the default reference is the transaction's start: today is today
+SELECT normalized = to_char(current_date, 'YYYY-MM-DD') AS today_is_today
+FROM aiml.extract_entities('done today', ARRAY['DATE']);
+
+-- errors
+SELECT * FROM aiml.extract_entities('x', ARRAY['PERSONS']);
+SELECT * FROM aiml.extract_entities('today', NULL, 'infinity');
+
+-- a large text (about 10 MB) in linear time: every 300th line holds an entity
+CREATE TABLE entities_big AS
+SELECT string_agg(CASE WHEN i % 300 = 0 THEN format('line %s mail user%s@example.com on 2024-01-%s', i, i, lpad((1 + i % 28)::text, 2, '0'))
+                       ELSE 'the quick brown fox jumps over the lazy dog again and again and again and again' END, E'\n') AS t
+FROM generate_series(1, 130000) i;
+SELECT length(t) > 10000000 AS over_10_mb FROM entities_big;
+SELECT label, count(*) FROM entities_big, aiml.extract_entities(t, ARRAY['EMAIL', 'DATE']) GROUP BY label ORDER BY label;
+DROP TABLE entities_big;
+DROP FUNCTION ents;

@@ -1,0 +1,142 @@
+/*
+ * ner.h: what the entity extractors share: a tokenizer with byte offsets,
+ * the gazetteer shipped as data files, and the trainable sequence tagger
+ * (model kind "ner") that aiml.ner and aiml.extract_entities run.
+ *
+ * Offsets inside C are byte offsets into the text; the SQL functions turn
+ * them into 1-based character offsets at the end, in one left-to-right pass.
+ */
+#ifndef AIML_EXTRACT_NER_H
+#define AIML_EXTRACT_NER_H
+
+#include "postgres.h"
+
+#include "core/model.h"
+#include "fmgr.h"
+
+/* ---- tokenizer ---- */
+
+#define NER_TOK_SENT_START	0x01	/* first token of a sentence */
+#define NER_TOK_URL			0x02
+#define NER_TOK_EMAIL		0x04
+#define NER_TOK_MENTION		0x08	/* @user or #tag */
+#define NER_TOK_WORD		0x10	/* starts with a letter or digit */
+
+typedef struct NerToken
+{
+	int			start;			/* byte offset, inclusive */
+	int			end;			/* byte offset, exclusive */
+	int			flags;
+} NerToken;
+
+typedef struct NerTokenizer
+{
+	const char *s;
+	int			len;
+	int			pos;
+	bool		utf8;
+	bool		next_starts_sentence;
+	bool		have_pending;
+	NerToken	pending;
+} NerTokenizer;
+
+/* Longest sequence the tagger decodes at once; longer sentences are split. */
+#define NER_MAX_SENTENCE 256
+
+extern void ner_tokenizer_init(NerTokenizer *tz, const char *s, int len);
+extern bool ner_next_token(NerTokenizer *tz, NerToken *tok);
+extern int	ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max);
+
+/* Hashes for features and gazetteer keys: FNV-1a, lower-casing ASCII. */
+extern uint64 ner_hash_lower(const char *p, int n, uint64 h);
+
+/* Final mixer of splitmix64: spreads FNV's weak low bits over all bits. */
+static inline uint64
+ner_mix64(uint64 x)
+{
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+#define NER_HASH_INIT UINT64CONST(0xcbf29ce484222325)
+
+/* Character classes the rules share with the tokenizer. */
+extern bool ner_is_upper_at(const char *p, int remain, bool utf8);
+
+/* ---- gazetteer ---- */
+
+#define NER_GAZ_COUNTRY		0x01
+#define NER_GAZ_REGION		0x02
+#define NER_GAZ_CITY		0x04
+#define NER_GAZ_FIRSTNAME	0x08
+#define NER_GAZ_ORG			0x10
+#define NER_GAZ_ORGWORD		0x20	/* features only: "Records", "FC", "Council" */
+#define NER_GAZ_SURNAME		0x40	/* features only */
+#define NER_GAZ_LOCWORD		0x80	/* features only: "River", "County", "San" */
+#define NER_GAZ_LOCATION	(NER_GAZ_COUNTRY | NER_GAZ_REGION | NER_GAZ_CITY)
+#define NER_GAZ_MAX_WORDS	4
+
+/*
+ * For each token, the gazetteer types of the longest phrase starting there
+ * (begin) and the types of phrases covering it (inside), and how many tokens
+ * the longest phrase starting there has (0 when none).
+ */
+typedef struct NerGazHit
+{
+	uint8		begin;
+	uint8		inside;
+	uint8		length;
+} NerGazHit;
+
+extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
+								 NerGazHit *hits);
+extern char *ner_data_directory(const char *sub);
+
+/* ---- the tagger ---- */
+
+typedef struct NerModel NerModel;
+
+#define NER_FORMAT_VERSION 1
+
+/* describe() of kind "ner", for core's kind table. */
+extern void ner_describe(const AimlModel *model, StringInfo json);
+
+/* A span found by the tagger: tokens [first, last], byte offsets, label. */
+typedef struct NerSpan
+{
+	int			label;			/* index into the model's labels */
+	int			start;			/* byte offsets */
+	int			end;
+	double		score;			/* 0..1 */
+} NerSpan;
+
+typedef void (*NerSpanSink) (const NerSpan *span, void *arg);
+
+extern NerModel *ner_model_load(const AimlModel *model, MemoryContext cxt);
+extern int	ner_model_nlabels(const NerModel *m);
+extern const char *ner_model_label(const NerModel *m, int i);
+extern void ner_tag_text(const NerModel *m, const char *s, int len,
+						 NerSpanSink sink, void *arg);
+
+/* The default English model, read once per backend from the data directory. */
+extern const NerModel *ner_default_model(void);
+
+/* Output of the entity functions: rows of (label, text, normalized, pos...). */
+typedef struct EntityRow
+{
+	const char *label;
+	int			start;			/* byte offsets */
+	int			end;
+	char	   *text;			/* NULL: the span's own text */
+	char	   *normalized;		/* NULL: SQL NULL */
+	double		score;
+} EntityRow;
+
+extern void entity_rows_emit(FunctionCallInfo fcinfo, const char *s,
+							 EntityRow *rows, int n);
+
+#endif							/* AIML_EXTRACT_NER_H */

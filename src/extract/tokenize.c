@@ -1,0 +1,552 @@
+/*
+ * tokenize.c: the tokenizer of the entity extractors, and the gazetteer.
+ *
+ * The tokenizer walks the text once, left to right, and hands out tokens
+ * with byte offsets: words (letters and digits, with inner apostrophes as in
+ * O'Connor, hyphens as in Al-Sayed, dotted initials as in U.S., and numbers
+ * with inner separators as in 1,000.50), a word plus its final period when
+ * it is an initial or a known abbreviation (J., Dr., Inc.), URLs, e-mail
+ * addresses, @mentions and #hashtags as single tokens, and every other
+ * character as a token of its own.  A token after . ! ? or a line break
+ * starts a sentence.  It never looks back, so a 1 GB text costs linear time
+ * and constant memory.
+ *
+ * The gazetteer is a set of phrases (countries, regions, larger cities,
+ * organizations, and for the tagger's features only first names, surnames
+ * and words that mark organization and place names) shipped as text files in
+ * <sharedir>/extension/aiml/gazetteer/, read once per backend into a hash
+ * table of phrase hashes.  Phrases are tokenized with the same tokenizer, so
+ * "Bosnia and Herzegovina" matches the tokens of a text.
+ */
+#include "postgres.h"
+
+#include "extract/ner.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+/* ---- hashing ---- */
+
+/* FNV-1a over p[0..n) with ASCII lower-cased, continuing from h. */
+uint64
+ner_hash_lower(const char *p, int n, uint64 h)
+{
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h ^= c;
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return h;
+}
+
+/* ---- character classes ---- */
+
+typedef enum CharClass
+{
+	CC_SPACE,
+	CC_NEWLINE,
+	CC_ALPHA,
+	CC_DIGIT,
+	CC_APOS,					/* ' and U+2019 */
+	CC_HYPHEN,
+	CC_OTHER
+} CharClass;
+
+/*
+ * Class and byte length of the character at p.  Outside UTF-8 every
+ * non-ASCII character counts as a letter.  In UTF-8, the symbol and
+ * punctuation blocks (general punctuation, arrows, emoji...) are not letters,
+ * so "word—word" and emoji split as they should.
+ */
+static CharClass
+char_class(const char *p, int remain, bool utf8, int *clen)
+{
+	unsigned char c = (unsigned char) *p;
+	pg_wchar	cp;
+
+	*clen = 1;
+	if (c < 0x80)
+	{
+		if (c == '\n' || c == '\r')
+			return CC_NEWLINE;
+		if (c == ' ' || c == '\t' || c == '\f' || c == '\v')
+			return CC_SPACE;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+			return CC_ALPHA;
+		if (c >= '0' && c <= '9')
+			return CC_DIGIT;
+		if (c == '\'')
+			return CC_APOS;
+		if (c == '-')
+			return CC_HYPHEN;
+		return CC_OTHER;
+	}
+	if (!utf8)
+	{
+		*clen = Min(pg_mblen(p), remain);
+		return CC_ALPHA;
+	}
+	*clen = Min(pg_utf_mblen((const unsigned char *) p), remain);
+	cp = utf8_to_unicode((const unsigned char *) p);
+	if (cp == 0x2019)
+		return CC_APOS;
+	if (cp == 0x2010 || cp == 0x2011)
+		return CC_HYPHEN;
+	if (cp == 0xA0 || cp == 0x2028 || cp == 0x2029 || cp == 0x3000 ||
+		(cp >= 0x2000 && cp <= 0x200B))
+		return CC_SPACE;
+	if ((cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 ||
+		(cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) ||
+		(cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF0F) ||
+		cp >= 0x1F000)
+		return CC_OTHER;
+	return CC_ALPHA;
+}
+
+/* True when the character at p is an upper-case letter (Latin, Greek, Cyrillic). */
+bool
+ner_is_upper_at(const char *p, int remain, bool utf8)
+{
+	unsigned char c = (unsigned char) *p;
+	pg_wchar	cp;
+
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z';
+	if (!utf8 || remain < 2)
+		return false;
+	cp = utf8_to_unicode((const unsigned char *) p);
+	return (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) ||
+		(cp >= 0x100 && cp <= 0x17F && cp % 2 == 0) ||
+		(cp >= 0x391 && cp <= 0x3A9) || (cp >= 0x400 && cp <= 0x42F);
+}
+
+/* Letters and digits make words. */
+static bool
+is_alnum_class(CharClass cc)
+{
+	return cc == CC_ALPHA || cc == CC_DIGIT;
+}
+
+/* Abbreviations that keep their final period (lower case, without it). */
+static const char *const abbreviations[] = {
+	"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "inc", "ltd", "co",
+	"corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+	"oct", "nov", "dec", "gen", "col", "lt", "sgt", "capt", "rev", "mt",
+	"ft", "vs", "etc", "no", "dept", "univ", "bros", "approx", "fig", "al",
+	"gov", "sen", "rep", "hon", "mssrs", "messrs", "plc", "llc", "av", "ave",
+	"blvd", "rd", "e.g", "i.e", NULL
+};
+
+/* True when p[0..n) is a known abbreviation that keeps its period. */
+static bool
+is_abbreviation(const char *p, int n)
+{
+	char		buf[8];
+
+	if (n >= (int) sizeof(buf))
+		return false;
+	for (int i = 0; i < n; i++)
+		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
+	buf[n] = '\0';
+	for (const char *const *a = abbreviations; *a; a++)
+		if (strcmp(*a, buf) == 0)
+			return true;
+	return false;
+}
+
+/* Starts tokenizing s[0..len). */
+void
+ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
+{
+	tz->s = s;
+	tz->len = len;
+	tz->pos = 0;
+	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
+	tz->next_starts_sentence = true;
+	tz->have_pending = false;
+}
+
+/* Case-insensitive prefix test that never reads past remain. */
+static bool
+ascii_prefix_ci(const char *p, int remain, const char *prefix)
+{
+	int			n = strlen(prefix);
+
+	return remain >= n && pg_strncasecmp(p, prefix, n) == 0;
+}
+
+/* A URL: scheme or www. up to the next space, without trailing punctuation. */
+static int
+scan_url(const char *p, int remain)
+{
+	int			n = 0;
+
+	if (!ascii_prefix_ci(p, remain, "http://") && !ascii_prefix_ci(p, remain, "https://") &&
+		!ascii_prefix_ci(p, remain, "ftp://") && !ascii_prefix_ci(p, remain, "www."))
+		return 0;
+	while (n < remain && !isspace((unsigned char) p[n]) && p[n] != '<' && p[n] != '>' &&
+		   p[n] != '"')
+		n++;
+	while (n > 0 && strchr(".,;:!?'\")]}", p[n - 1]) != NULL)
+		n--;
+	return n > 7 ? n : 0;
+}
+
+/* Characters of the local part of an e-mail address. */
+static bool
+is_email_local(char c)
+{
+	return isalnum((unsigned char) c) || c == '.' || c == '_' || c == '%' ||
+		c == '+' || c == '-';
+}
+
+/* An e-mail address starting at p: local@domain.tld, else 0. */
+static int
+scan_email(const char *p, int remain)
+{
+	int			n = 0,
+				dots = 0,
+				last_label = 0;
+
+	/* a local part has at most 64 characters (RFC 5321); stop early so that a
+	 * long run like "ab.ab.ab..." is not rescanned from each of its words */
+	while (n < remain && n <= 64 && is_email_local(p[n]))
+		n++;
+	if (n == 0 || n > 64 || n >= remain || p[n] != '@')
+		return 0;
+	n++;
+	while (n < remain && n < 320 && (isalnum((unsigned char) p[n]) || p[n] == '-' ||
+						  (p[n] == '.' && n + 1 < remain && isalnum((unsigned char) p[n + 1]))))
+	{
+		if (p[n] == '.')
+		{
+			dots++;
+			last_label = 0;
+		}
+		else
+			last_label++;
+		n++;
+	}
+	return dots > 0 && last_label >= 2 ? n : 0;
+}
+
+/* A word from p: letters and digits with the inner joiners the header lists. */
+static int
+scan_word(const char *p, int remain, bool utf8, bool *dotted)
+{
+	int			n = 0,
+				seg = 0,
+				clen;
+	CharClass	cc,
+				last = CC_OTHER;
+
+	*dotted = false;
+	while (n < remain)
+	{
+		cc = char_class(p + n, remain - n, utf8, &clen);
+		if (is_alnum_class(cc))
+		{
+			n += clen;
+			seg++;
+			last = cc;
+			continue;
+		}
+		if (n + clen < remain)
+		{
+			int			clen2;
+			CharClass	next = char_class(p + n + clen, remain - n - clen, utf8, &clen2);
+
+			if ((cc == CC_APOS && next == CC_ALPHA && last == CC_ALPHA) ||
+				(cc == CC_HYPHEN && is_alnum_class(next)))
+			{
+				n += clen;
+				seg = 0;
+				continue;
+			}
+			if (p[n] == '.' && seg == 1 && last == CC_ALPHA && next == CC_ALPHA &&
+				(n + 1 + clen2 >= remain || p[n + 1 + clen2] == '.'))
+			{
+				n += 1;
+				seg = 0;
+				*dotted = true;
+				continue;
+			}
+			if ((p[n] == '.' || p[n] == ',' || p[n] == ':') && last == CC_DIGIT &&
+				next == CC_DIGIT)
+			{
+				n += 1;
+				seg = 0;
+				continue;
+			}
+		}
+		break;
+	}
+	return n;
+}
+
+/* Next token, or false at the end of the text. */
+bool
+ner_next_token(NerTokenizer *tz, NerToken *tok)
+{
+	const char *s = tz->s;
+	int			clen,
+				n;
+	CharClass	cc;
+
+	for (;;)
+	{
+		if (tz->pos >= tz->len)
+			return false;
+		cc = char_class(s + tz->pos, tz->len - tz->pos, tz->utf8, &clen);
+		if (cc == CC_NEWLINE)
+			tz->next_starts_sentence = true;
+		else if (cc != CC_SPACE)
+			break;
+		tz->pos += clen;
+	}
+
+	tok->start = tz->pos;
+	tok->flags = tz->next_starts_sentence ? NER_TOK_SENT_START : 0;
+	tz->next_starts_sentence = false;
+	{
+		const char *p = s + tz->pos;
+		int			remain = tz->len - tz->pos;
+		bool		dotted;
+
+		if ((n = scan_url(p, remain)) > 0)
+			tok->flags |= NER_TOK_URL;
+		else if (is_alnum_class(cc) && (n = scan_email(p, remain)) > 0)
+			tok->flags |= NER_TOK_EMAIL;
+		else if (is_alnum_class(cc))
+		{
+			n = scan_word(p, remain, tz->utf8, &dotted);
+			tok->flags |= NER_TOK_WORD;
+			if (n < remain && p[n] == '.' &&
+				(dotted || (n == 1 && cc == CC_ALPHA) || is_abbreviation(p, n)))
+				n++;
+		}
+		else if ((*p == '@' || *p == '#') && remain > 1 &&
+				 is_alnum_class(char_class(p + 1, remain - 1, tz->utf8, &clen)))
+		{
+			n = 1 + scan_word(p + 1, remain - 1, tz->utf8, &dotted);
+			tok->flags |= NER_TOK_MENTION;
+		}
+		else
+		{
+			char_class(p, remain, tz->utf8, &n);
+			if (n == 1 && (*p == '.' || *p == '!' || *p == '?'))
+				tz->next_starts_sentence = true;
+		}
+	}
+	tz->pos += n;
+	tok->end = tz->pos;
+	return true;
+}
+
+/*
+ * The next sentence's tokens into buf (at most max); 0 at the end.  A
+ * sentence ends before a token that starts one, or after max tokens.
+ */
+int
+ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max)
+{
+	int			n = 0;
+	NerToken	tok;
+
+	for (;;)
+	{
+		if (tz->have_pending)
+		{
+			tok = tz->pending;
+			tz->have_pending = false;
+		}
+		else if (!ner_next_token(tz, &tok))
+			return n;
+		if (n > 0 && (tok.flags & NER_TOK_SENT_START))
+		{
+			tz->pending = tok;
+			tz->have_pending = true;
+			return n;
+		}
+		buf[n++] = tok;
+		if (n == max)
+			return n;
+	}
+}
+
+/* ---- gazetteer ---- */
+
+typedef struct GazTable
+{
+	uint64	   *keys;			/* 0 = empty slot */
+	uint8	   *types;
+	uint32		mask;			/* capacity - 1 */
+	uint32		count;
+} GazTable;
+
+static GazTable *gazetteer = NULL;
+
+static const struct
+{
+	const char *file;
+	uint8		type;
+}			gaz_files[] = {
+	{"countries.txt", NER_GAZ_COUNTRY},
+	{"regions.txt", NER_GAZ_REGION},
+	{"cities.txt", NER_GAZ_CITY},
+	{"first_names.txt", NER_GAZ_FIRSTNAME},
+	{"organizations.txt", NER_GAZ_ORG},
+	{"org_words.txt", NER_GAZ_ORGWORD},
+	{"surnames.txt", NER_GAZ_SURNAME},
+	{"location_words.txt", NER_GAZ_LOCWORD},
+};
+
+/* <sharedir>/extension/aiml/<sub>: where the data files are installed. */
+char *
+ner_data_directory(const char *sub)
+{
+	char		share[MAXPGPATH];
+
+	get_share_path(my_exec_path, share);
+	return psprintf("%s/extension/aiml/%s", share, sub);
+}
+
+/* Hash of a phrase extended by one token; never 0 (the empty slot). */
+static uint64
+phrase_step(uint64 h, const char *p, int n)
+{
+	return ner_hash_lower(p, n, h ^ 0x20) | 1;
+}
+
+/* Adds a phrase hash with its type (linear probing). */
+static void
+gaz_insert(GazTable *g, uint64 key, uint8 type)
+{
+	uint32		i = (uint32) ner_mix64(key) & g->mask;
+
+	while (g->keys[i] != 0 && g->keys[i] != key)
+		i = (i + 1) & g->mask;
+	if (g->keys[i] == 0)
+	{
+		g->keys[i] = key;
+		g->count++;
+	}
+	g->types[i] |= type;
+}
+
+/* Types of a phrase hash, 0 when absent. */
+static uint8
+gaz_get(const GazTable *g, uint64 key)
+{
+	uint32		i = (uint32) ner_mix64(key) & g->mask;
+
+	while (g->keys[i] != 0)
+	{
+		if (g->keys[i] == key)
+			return g->types[i];
+		i = (i + 1) & g->mask;
+	}
+	return 0;
+}
+
+/* Adds every line of one file (a phrase, or # comment) to the table. */
+static void
+gaz_load_file(GazTable *g, const char *path, uint8 type)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	char		line[512];
+
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("gazetteer file \"%s\" is missing: %m", path),
+				 errhint("Reinstall aiml with \"make install\".")));
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		NerTokenizer tz;
+		NerToken	tok;
+		int			len = strcspn(line, "\r\n");
+		int			words = 0;
+		uint64		h = NER_HASH_INIT;
+
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (g->count * 2 > g->mask)
+			elog(ERROR, "gazetteer has more phrases than its table holds");
+		ner_tokenizer_init(&tz, line, len);
+		while (ner_next_token(&tz, &tok) && words < NER_GAZ_MAX_WORDS + 1)
+		{
+			h = phrase_step(h, line + tok.start, tok.end - tok.start);
+			words++;
+		}
+		if (words > 0 && words <= NER_GAZ_MAX_WORDS)
+			gaz_insert(g, h, type);
+	}
+	FreeFile(f);
+}
+
+/* Reads the gazetteer files once per backend; a failed read is retried later. */
+static const GazTable *
+gaz_get_table(void)
+{
+	MemoryContext cxt;
+	GazTable   *g;
+
+	if (gazetteer != NULL)
+		return gazetteer;
+	cxt = AllocSetContextCreate(TopMemoryContext, "aiml gazetteer", ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		char	   *dir = ner_data_directory("gazetteer");
+
+		g = MemoryContextAllocZero(cxt, sizeof(GazTable));
+		g->mask = (1 << 16) - 1;
+		g->keys = MemoryContextAllocZero(cxt, sizeof(uint64) * (g->mask + 1));
+		g->types = MemoryContextAllocZero(cxt, g->mask + 1);
+		for (int i = 0; i < lengthof(gaz_files); i++)
+			gaz_load_file(g, psprintf("%s/%s", dir, gaz_files[i].file), gaz_files[i].type);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	gazetteer = g;
+	return g;
+}
+
+/*
+ * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
+ * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.
+ */
+void
+ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits)
+{
+	const GazTable *g = gaz_get_table();
+
+	memset(hits, 0, sizeof(NerGazHit) * n);
+	for (int i = 0; i < n; i++)
+	{
+		uint64		h = NER_HASH_INIT;
+
+		for (int k = 0; k < NER_GAZ_MAX_WORDS && i + k < n; k++)
+		{
+			uint8		t;
+
+			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			if ((t = gaz_get(g, h)) != 0)
+			{
+				hits[i].begin = t;
+				hits[i].length = k + 1;
+			}
+		}
+		for (int k = 0; k < hits[i].length; k++)
+			hits[i + k].inside |= hits[i].begin;
+	}
+}
