@@ -11,12 +11,14 @@
 #include "core/json.h"
 #include "core/model.h"
 #include "core/scaler.h"
+#include "forecast/lstm.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
 /* Every kind this build can read.  A module adds its line here. */
 static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
+	{AIML_KIND_LSTM, "lstm", LSTM_FORMAT_VERSION, lstm_describe},
 };
 
 const AimlModelKindInfo *
