@@ -56,6 +56,10 @@ $(DATA_built): $(MODULE_SQL)
 # Objects depend on the shared headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
+# The LSTM's gate loops need the loop vectorizer (-O3); -fno-trapping-math lets
+# it turn their clamps into branch-free code.
+src/forecast/lstm_net.o: CFLAGS += -O3 -fno-trapping-math
+
 .PHONY: deps test demo demo-stop
 
 deps:

@@ -103,10 +103,73 @@ lstm_init_params(const LstmShape *shape, const LstmLayout *layout,
 		theta[p] = aiml_rng_uniform_range(rng, -k, k);
 }
 
+/*
+ * exp() for the gate nonlinearities, written so the compiler vectorizes the
+ * loops that call it (libm's exp and tanh took a third of the training time):
+ * x = k ln2 + r with |r| <= ln2/2, exp(r) by its Taylor polynomial to r^12
+ * (relative error below 2e-16), 2^k put into the exponent bits directly.
+ * The argument is clamped to +-700, where the activations are saturated.
+ */
 static inline double
-sigmoid(double x)
+gate_exp(double x)
 {
-	return 1.0 / (1.0 + exp(-x));
+	const double shifter = 0x1.8p52;
+	double		kd,
+				r,
+				p,
+				scale;
+	uint64		bits;
+
+	x = x < -700.0 ? -700.0 : x;
+	x = x > 700.0 ? 700.0 : x;
+	kd = x * 1.4426950408889634 + shifter;
+	memcpy(&bits, &kd, sizeof(bits));
+	kd -= shifter;
+	r = x - kd * 0.6931471805599453;
+	r -= kd * 2.3190468138462996e-17;
+	p = 1.0 / 479001600.0;
+	p = p * r + 1.0 / 39916800.0;
+	p = p * r + 1.0 / 3628800.0;
+	p = p * r + 1.0 / 362880.0;
+	p = p * r + 1.0 / 40320.0;
+	p = p * r + 1.0 / 5040.0;
+	p = p * r + 1.0 / 720.0;
+	p = p * r + 1.0 / 120.0;
+	p = p * r + 1.0 / 24.0;
+	p = p * r + 1.0 / 6.0;
+	p = p * r + 0.5;
+	p = p * r + 1.0;
+	p = p * r + 1.0;
+	bits = (bits + 1023) << 52;
+	memcpy(&scale, &bits, sizeof(scale));
+	return p * scale;
+}
+
+/*
+ * The gate loops are also compiled for AVX2 with FMA, chosen at load time
+ * when the CPU has them (GCC's function multiversioning), which doubles
+ * their vector width over the baseline x86-64 build.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GATE_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GATE_CLONES
+#endif
+
+/* x[i] = sigmoid(x[i]) */
+GATE_CLONES static void
+sigmoid_inplace(double *restrict x, int n)
+{
+	for (int i = 0; i < n; i++)
+		x[i] = 1.0 / (1.0 + gate_exp(-x[i]));
+}
+
+/* out[i] = tanh(x[i]), accurate to about 1e-16 absolute */
+GATE_CLONES static void
+tanh_into(const double *x, double *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = 1.0 - 2.0 / (gate_exp(2.0 * x[i]) + 1.0);
 }
 
 /*
@@ -146,25 +209,16 @@ layer_forward(const LstmShape *shape, const LstmLayout *layout, const double *th
 		for (int b = 0; b < batch; b++)
 		{
 			double	   *gb = gt + (Size) b * g4;
+			Size		row = (Size) b * h;
 
+			sigmoid_inplace(gb, 2 * h);	/* input and forget gates */
+			tanh_into(gb + 2 * h, gb + 2 * h, h);
+			sigmoid_inplace(gb + 3 * h, h);
 			for (int j = 0; j < h; j++)
-			{
-				double		ig = sigmoid(gb[j]);
-				double		fg = sigmoid(gb[h + j]);
-				double		cg = tanh(gb[2 * h + j]);
-				double		og = sigmoid(gb[3 * h + j]);
-				Size		k = (Size) b * h + j;
-				double		c = fg * cprev[k] + ig * cg;
-				double		tc = tanh(c);
-
-				gb[j] = ig;
-				gb[h + j] = fg;
-				gb[2 * h + j] = cg;
-				gb[3 * h + j] = og;
-				ct[k] = c;
-				tct[k] = tc;
-				ht[k] = og * tc;
-			}
+				ct[row + j] = gb[h + j] * cprev[row + j] + gb[j] * gb[2 * h + j];
+			tanh_into(ct + row, tct + row, h);
+			for (int j = 0; j < h; j++)
+				ht[row + j] = gb[3 * h + j] * tct[row + j];
 		}
 	}
 }
@@ -225,6 +279,34 @@ column_sums(const double *m, int rows, int cols, double *out)
 }
 
 /*
+ * Gradients of one sample's gate pre-activations at one step, from the
+ * gradient reaching its output (from above and from the next step) and its
+ * cell (from the next step); updates dc_next to the previous step's.
+ */
+GATE_CLONES static void
+gate_backward_row(const double *restrict gb, const double *restrict tc,
+				  const double *restrict cprev, const double *restrict dh_above,
+				  const double *restrict dh_next, double *restrict dc_next,
+				  double *restrict db, int h)
+{
+	for (int j = 0; j < h; j++)
+	{
+		double		ig = gb[j],
+					fg = gb[h + j],
+					cg = gb[2 * h + j],
+					og = gb[3 * h + j];
+		double		dh = dh_above[j] + dh_next[j];
+		double		dc = dc_next[j] + dh * og * (1.0 - tc[j] * tc[j]);
+
+		db[j] = dc * cg * ig * (1.0 - ig);
+		db[h + j] = dc * cprev[j] * fg * (1.0 - fg);
+		db[2 * h + j] = dc * ig * (1.0 - cg * cg);
+		db[3 * h + j] = dh * tc[j] * og * (1.0 - og);
+		dc_next[j] = dc * fg;
+	}
+}
+
+/*
  * Backpropagation through the steps of one layer, given the gradient of the
  * loss with respect to its outputs in work->dh_in; leaves the gradient with
  * respect to its inputs in work->dh_below (for layers above the first).
@@ -253,26 +335,11 @@ layer_backward(const LstmShape *shape, const LstmLayout *layout, const double *t
 
 		for (int b = 0; b < batch; b++)
 		{
-			const double *gb = gt + (Size) b * g4;
-			double	   *db = dgt + (Size) b * g4;
+			Size		row = (Size) b * h;
 
-			for (int j = 0; j < h; j++)
-			{
-				Size		k = (Size) b * h + j;
-				double		ig = gb[j],
-							fg = gb[h + j],
-							cg = gb[2 * h + j],
-							og = gb[3 * h + j];
-				double		tc = tct[k];
-				double		dh = dht[k] + work->dh_next[k];
-				double		dc = work->dc_next[k] + dh * og * (1.0 - tc * tc);
-
-				db[j] = dc * cg * ig * (1.0 - ig);
-				db[h + j] = dc * cprev[k] * fg * (1.0 - fg);
-				db[2 * h + j] = dc * ig * (1.0 - cg * cg);
-				db[3 * h + j] = dh * tc * og * (1.0 - og);
-				work->dc_next[k] = dc * fg;
-			}
+			gate_backward_row(gt + (Size) b * g4, tct + row, cprev + row, dht + row,
+							  work->dh_next + row, work->dc_next + row,
+							  dgt + (Size) b * g4, h);
 		}
 		if (t > 0)
 			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, h, g4,
