@@ -63,10 +63,11 @@ FROM generate_series(0, 199) i,
      (VALUES ('north', 100.0, 20.0), ('south', 5.0, 1.0)) s(name, level, amp);
 SET client_min_messages = warning;
 CREATE TABLE g AS SELECT aiml.lstm_train('SELECT series, ts, value FROM two',
-    '{"window": 48, "horizon": 4, "hidden": 8, "layers": 2, "epochs": 8, "calendar": true, "seed": 3, "validation": 0.2}') AS m;
+    '{"window": 48, "horizon": 4, "hidden": 8, "layers": 2, "epochs": 8, "calendar": true, "seed": 3, "validation": 0.2,
+      "normalize": "window"}') AS m;
 RESET client_min_messages;
 SELECT d->'series' AS series, d->'architecture'->'inputs' AS inputs, d->'architecture'->'layers' AS layers,
-       d->'parameters' AS parameters
+       d->'parameters' AS parameters, d->'options'->'normalize' AS normalize
 FROM (SELECT aiml.describe(m) AS d FROM g) s;
 SELECT n.series, min(f.ts) AS first_ts, count(*) AS steps,
        bool_and(abs(f.yhat - n.level) < 3 * n.amp) AS plausible
@@ -92,6 +93,7 @@ SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"learning_rate": 
 SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"learning_rate": -0.1}');
 SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"epochs": "many"}');
 SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"dropout": 0.5}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"normalize": "log"}');
 SELECT aiml.lstm_train('SELECT series, ts, value FROM sine WHERE false');
 SELECT aiml.lstm_train('SELECT series, ts::timestamp, value FROM sine');
 SELECT aiml.lstm_train('SELECT series, ts, value::numeric FROM sine');
@@ -121,9 +123,9 @@ SELECT aiml.describe(forged(forge.u32(1) || forge.u32(12) || forge.u32(1) || for
 -- truncated, with bytes left over, with a parameter made NaN
 SELECT aiml.describe(forge.model('lstm', 6, substring(forge.payload(m) FROM 1 FOR 200))) FROM m;
 SELECT aiml.describe(forge.model('lstm', 6, forge.payload(m) || '\x00'::bytea)) FROM m;
--- (the 41st parameter: 728 bytes of header and losses come first)
+-- (the 41st parameter: 732 bytes of header and losses come first)
 SELECT f.* FROM m, aiml.forecast(forge.model('lstm', 6,
-    overlay(forge.payload(m) PLACING forge.f64('NaN') FROM 728 + 8 * 40 + 1)), 6, NULL) f;
+    overlay(forge.payload(m) PLACING forge.f64('NaN') FROM 732 + 8 * 40 + 1)), 6, NULL) f;
 -- a series count of five million in a small payload
 -- (the count precedes one series: "wave", mean, scale, interval, count, 24 values and times)
 SELECT f.* FROM m, aiml.forecast(forge.model('lstm', 6,

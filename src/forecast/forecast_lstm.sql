@@ -4,7 +4,7 @@
 CREATE FUNCTION aiml.lstm_train(query text, options jsonb DEFAULT '{}') RETURNS aiml.model
     AS 'MODULE_PATHNAME', 'aiml_lstm_train' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION aiml.lstm_train(text, jsonb) IS
-    'train an LSTM forecaster on the rows (series text, ts timestamptz, value float8) of a query; options: layers, hidden, window, horizon, epochs, batch, learning_rate, patience, seed, clip, validation, calendar, threads';
+    'train an LSTM forecaster on the rows (series text, ts timestamptz, value float8) of a query; options: layers, hidden, window, horizon, epochs, batch, learning_rate, patience, seed, clip, validation, calendar, normalize, threads';
 
 CREATE FUNCTION aiml.forecast(model aiml.model, horizon int, series text)
 RETURNS TABLE (step int, ts timestamptz, yhat float8, lo_80 float8, hi_80 float8,

@@ -3,7 +3,7 @@
  * prediction intervals, and the gradient check exposed as a diagnostic.
  *
  * Payload, format version 1 (little-endian, see core/model.h):
- *   u32 layers, hidden, inputs, window, horizon, calendar
+ *   u32 layers, hidden, inputs, window, horizon, calendar, window_level
  *   u32 epochs, batch, patience, threads; f64 learning_rate, clip, validation;
  *   u64 seed
  *   u32 best_epoch, validation_windows
@@ -46,6 +46,7 @@ lstm_model_build(const LstmModel *m)
 	aiml_write_u32(&buf, s->window);
 	aiml_write_u32(&buf, s->horizon);
 	aiml_write_u32(&buf, m->calendar ? 1 : 0);
+	aiml_write_u32(&buf, m->window_level ? 1 : 0);
 	aiml_write_u32(&buf, m->epochs);
 	aiml_write_u32(&buf, m->batch);
 	aiml_write_u32(&buf, m->patience);
@@ -127,6 +128,7 @@ read_shape(AimlReader *r, LstmModel *m)
 	m->calendar = read_bounded(r, 0, 1, "calendar flag") == 1;
 	if (s->inputs != (m->calendar ? 1 + LSTM_CALENDAR_FEATURES : 1))
 		aiml_payload_corrupt(r, "Its input count does not match its calendar flag.");
+	m->window_level = read_bounded(r, 0, 1, "normalization code") == 1;
 }
 
 static void
@@ -271,6 +273,7 @@ lstm_describe(const AimlModel *model, StringInfo json)
 	aiml_json_add_float(json, "clip", m->clip);
 	aiml_json_add_float(json, "validation", m->validation);
 	aiml_json_add_bool(json, "calendar", m->calendar);
+	aiml_json_add_string(json, "normalize", m->window_level ? "window" : "series");
 	aiml_json_add_int(json, "threads", m->threads);
 	appendStringInfoChar(json, '}');
 	aiml_json_add_int(json, "series", m->nseries);
@@ -341,21 +344,23 @@ forecast_loaded(LstmLoaded *ld, int horizon, const char *name,
 	const LstmModel *m = ld->model;
 	const LstmShape *s = &m->shape;
 	const LstmSeries *ser;
+	double		level;
 
 	check_horizon(m, horizon);
 	ser = find_series(m, name);
+	level = m->window_level ? ser->last_values[s->window - 1] : ser->mean;
 	for (int t = 0; t < s->window; t++)
 	{
 		double	   *x = ld->work.x + (Size) t * s->inputs;
 
-		x[0] = (ser->last_values[t] - ser->mean) / ser->scale;
+		x[0] = (ser->last_values[t] - level) / ser->scale;
 		if (m->calendar)
 			lstm_calendar_features(ser->last_ts[t], x + 1);
 	}
 	lstm_forward(s, &ld->layout, m->theta, &ld->work, 1);
 	for (int k = 0; k < horizon; k++)
 	{
-		double		y = ld->work.y[k] * ser->scale + ser->mean;
+		double		y = ld->work.y[k] * ser->scale + level;
 		double		sd = m->residual_sd[k] * ser->scale;
 		int64		step;
 

@@ -114,6 +114,7 @@ typedef struct LstmModel
 {
 	LstmShape	shape;
 	bool		calendar;
+	bool		window_level;	/* inputs and targets relative to the window's last value */
 	/* the training options, for describe */
 	int			epochs;
 	int			batch;

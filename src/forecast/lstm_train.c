@@ -49,6 +49,7 @@ typedef struct LstmOptions
 	double		clip;
 	double		validation;
 	bool		calendar;
+	char	   *normalize;
 	int			threads;
 } LstmOptions;
 
@@ -97,7 +98,10 @@ typedef struct Trainer
 	double	   *target;
 	double	   *dy;
 	int64		adam_steps;
+	bool		window_level;	/* normalize "window": relative to the last input */
 } Trainer;
+
+static const char *const normalize_names[] = {"series", "window", NULL};
 
 static void
 parse_lstm_options(Jsonb *options, LstmOptions *o)
@@ -115,6 +119,7 @@ parse_lstm_options(Jsonb *options, LstmOptions *o)
 		{"clip", AIML_OPT_FLOAT, &o->clip, 0, 1e6},
 		{"validation", AIML_OPT_FLOAT, &o->validation, 0, 0.9},
 		{"calendar", AIML_OPT_BOOL, &o->calendar},
+		{"normalize", AIML_OPT_STRING, &o->normalize, 0, 0, normalize_names},
 		{"threads", AIML_OPT_INT, &o->threads, 1, 64},
 	};
 
@@ -130,6 +135,7 @@ parse_lstm_options(Jsonb *options, LstmOptions *o)
 	o->clip = 1.0;
 	o->validation = 0.1;
 	o->calendar = false;
+	o->normalize = "series";
 	o->threads = aiml_blas_threads;
 	aiml_parse_options(options, spec, lengthof(spec), CALLER);
 }
@@ -179,9 +185,14 @@ series_entry(HTAB *table, const char *name)
 	return s;
 }
 
-/* Appends the rows of one fetched chunk to their series (in cxt). */
+/*
+ * Appends the rows of one fetched chunk to their series (in cxt); the series
+ * name of each row is converted in rowcxt, reset every row, so memory grows
+ * with the points only.
+ */
 static void
-absorb_rows(HTAB *table, SPITupleTable *tuptable, uint64 nrows, MemoryContext cxt)
+absorb_rows(HTAB *table, SPITupleTable *tuptable, uint64 nrows, MemoryContext cxt,
+			MemoryContext rowcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
@@ -191,6 +202,7 @@ absorb_rows(HTAB *table, SPITupleTable *tuptable, uint64 nrows, MemoryContext cx
 		bool		isnull[3];
 		Datum		d[3];
 		RawSeries  *s;
+		char	   *name;
 		double		v;
 
 		for (int c = 0; c < 3; c++)
@@ -202,7 +214,11 @@ absorb_rows(HTAB *table, SPITupleTable *tuptable, uint64 nrows, MemoryContext cx
 							isnull[0] ? "series" : isnull[1] ? "ts" : "value"),
 					 errhint("Filter missing points out (WHERE value IS NOT NULL) or fill them in first.")));
 		v = DatumGetFloat8(d[2]);
-		s = series_entry(table, TextDatumGetCString(d[0]));
+		MemoryContextSwitchTo(rowcxt);
+		name = TextDatumGetCString(d[0]);
+		MemoryContextSwitchTo(cxt);
+		s = series_entry(table, name);
+		MemoryContextReset(rowcxt);
 		if (!isfinite(v))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -234,6 +250,7 @@ read_query(const char *query, MemoryContext cxt)
 	SPIPlanPtr	plan;
 	Portal		portal;
 	bool		checked = false;
+	MemoryContext rowcxt = AllocSetContextCreate(cxt, "aiml lstm row", ALLOCSET_SMALL_SIZES);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = SERIES_NAME_MAX;
@@ -262,11 +279,12 @@ read_query(const char *query, MemoryContext cxt)
 		}
 		if (SPI_processed == 0)
 			break;
-		absorb_rows(table, SPI_tuptable, SPI_processed, cxt);
+		absorb_rows(table, SPI_tuptable, SPI_processed, cxt, rowcxt);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
 	SPI_finish();
+	MemoryContextDelete(rowcxt);
 
 	if (hash_get_num_entries(table) == 0)
 		ereport(ERROR,
@@ -368,7 +386,12 @@ median_interval(const RawSeries *s)
 	return m;
 }
 
-/* Loads samples[0..batch-1] into the workspace inputs and the targets. */
+/*
+ * Loads samples[0..batch-1] into the workspace inputs and the targets, in
+ * the series' standard units, centred on the series' mean, or with normalize
+ * "window" on the window's last value, so the network learns the path ahead
+ * relative to the current level (robust to level shifts and trends).
+ */
 static void
 fill_batch(Trainer *tr, const Sample *samples, int batch)
 {
@@ -378,18 +401,19 @@ fill_batch(Trainer *tr, const Sample *samples, int batch)
 	{
 		const RawSeries *ser = tr->series[samples[b].series];
 		const Point *p = ser->points + samples[b].start;
+		double		level = tr->window_level ? p[s->window - 1].value : ser->mean;
 
 		for (int t = 0; t < s->window; t++)
 		{
 			double	   *x = tr->work.x + ((Size) t * batch + b) * s->inputs;
 
-			x[0] = (p[t].value - ser->mean) / ser->scale;
+			x[0] = (p[t].value - level) / ser->scale;
 			if (s->inputs > 1)
 				lstm_calendar_features(p[t].ts, x + 1);
 		}
 		for (int k = 0; k < s->horizon; k++)
 			tr->target[(Size) b * s->horizon + k] =
-				(p[s->window + k].value - ser->mean) / ser->scale;
+				(p[s->window + k].value - level) / ser->scale;
 	}
 }
 
@@ -493,7 +517,7 @@ evaluate(Trainer *tr, const Sample *samples, int n, int max_batch, double *sq)
 static void
 make_samples(Trainer *tr)
 {
-	int			nt = 0,
+	int64		nt = 0,
 				nv = 0;
 
 	for (int i = 0; i < tr->nseries; i++)
@@ -501,6 +525,12 @@ make_samples(Trainer *tr)
 		nt += tr->series[i]->ntrain;
 		nv += tr->series[i]->nval;
 	}
+	if (nt + nv > (int64) (MaxAllocSize / sizeof(Sample)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the query of %s gives %lld windows, more than it can hold",
+						CALLER, (long long) (nt + nv)),
+				 errhint("Train on fewer or shorter series, e.g. only their recent points.")));
 	tr->train = palloc(sizeof(Sample) * nt);
 	tr->val = palloc(sizeof(Sample) * Max(nv, 1));
 	for (int i = 0; i < tr->nseries; i++)
@@ -541,6 +571,7 @@ trainer_init(Trainer *tr, const LstmOptions *o, HTAB *table)
 	tr->shape.inputs = o->calendar ? 1 + LSTM_CALENDAR_FEATURES : 1;
 	tr->shape.window = o->window;
 	tr->shape.horizon = o->horizon;
+	tr->window_level = strcmp(o->normalize, "window") == 0;
 	lstm_layout(&tr->shape, &tr->layout);
 
 	tr->nseries = hash_get_num_entries(table);
@@ -686,6 +717,7 @@ train(const char *query, const LstmOptions *o)
 	trainer_init(&tr, o, table);
 	m.shape = tr.shape;
 	m.calendar = o->calendar;
+	m.window_level = strcmp(o->normalize, "window") == 0;
 	m.epochs = o->epochs;
 	m.batch = o->batch;
 	m.patience = o->patience;
