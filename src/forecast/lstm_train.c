@@ -8,12 +8,13 @@
  * targets.  The last `validation` fraction of each series' windows is held
  * out (with the horizon - 1 windows before it, whose targets would overlap
  * the held-out targets); scaling (mean and standard deviation per series) is
- * fitted on the rest only.  Training is mini-batch Adam on the mean squared
+ * fitted on the rest only, and values are centred on the series' mean or,
+ * with normalize "window", on each window's last value.  Training is mini-batch Adam on the mean squared
  * error with global-norm gradient clipping; each epoch ends with the
  * validation loss, and the weights of the best epoch are kept (early
  * stopping after `patience` epochs without improvement).  Memory beyond the
- * data is the weights (four copies: weights, gradient, Adam's two moments,
- * plus the best weights) and one batch of activations (lstm_work_bytes).
+ * data is the weights (five copies: weights, gradient, Adam's two moments
+ * and the best weights) and one batch of activations (lstm_work_bytes).
  */
 #include "postgres.h"
 
