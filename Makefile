@@ -9,10 +9,14 @@ EXTENSION   = aiml
 EXTVERSION  = 0.1.0
 PG_CONFIG  ?= pg_config
 
-# Each module's SQL is the file named after its folder (src/anomaly/anomaly.sql);
-# core comes first, since every module uses the aiml.model type it creates.
+# Each module's SQL is the file named after its folder (src/anomaly/anomaly.sql),
+# followed by its parts src/<module>/<module>_*.sql in name order (e.g.
+# src/forecast/forecast_lstm.sql), so developers of one module can keep their
+# SQL in separate files; core comes first, since every module uses the
+# aiml.model type it creates.
 AIML_MODULES = $(filter-out core,$(sort $(notdir $(patsubst %/,%,$(wildcard src/*/)))))
-MODULE_SQL  = src/core/core.sql $(wildcard $(foreach m,$(AIML_MODULES),src/$(m)/$(m).sql))
+MODULE_SQL  = src/core/core.sql $(strip $(foreach m,$(AIML_MODULES),\
+              $(wildcard src/$(m)/$(m).sql) $(sort $(wildcard src/$(m)/$(m)_*.sql))))
 MODULE_big  = aiml
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = aiml--$(EXTVERSION).sql
@@ -59,6 +63,10 @@ $(DATA_built): $(MODULE_SQL)
 
 # Objects depend on the shared headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h src/*/*.h)
+
+# The LSTM's gate loops need the loop vectorizer (-O3); -fno-trapping-math lets
+# it turn their clamps into branch-free code.
+src/forecast/lstm_net.o: CFLAGS += -O3 -fno-trapping-math
 
 .PHONY: deps test demo demo-stop
 

@@ -13,6 +13,7 @@
 #include "core/model.h"
 #include "core/scaler.h"
 #include "extract/ner.h"
+#include "forecast/lstm.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -21,6 +22,7 @@ static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
 	{AIML_KIND_IFOREST, "iforest", IFOREST_FORMAT_VERSION, iforest_describe},
 	{AIML_KIND_NER, "ner", NER_FORMAT_VERSION, ner_describe},
+	{AIML_KIND_LSTM, "lstm", LSTM_FORMAT_VERSION, lstm_describe},
 };
 
 const AimlModelKindInfo *

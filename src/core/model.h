@@ -39,6 +39,7 @@ typedef enum AimlModelKind
 {
 	AIML_KIND_SCALER = 1,
 	AIML_KIND_IFOREST = 2,
+	AIML_KIND_LSTM = 6,
 	AIML_KIND_NER = 10,
 	AIML_KIND_MAX_				/* one past the last kind; keep last */
 } AimlModelKind;

@@ -1,0 +1,140 @@
+-- The LSTM forecaster: backward pass against finite differences, learning a
+-- sine wave, reproducibility, round trips, global models, errors, forgery.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS aiml;
+RESET client_min_messages;
+
+-- the backward pass agrees with central finite differences
+SELECT seed, aiml.lstm_gradient_check(seed) < 1e-6 AS gradient_ok
+FROM generate_series(1, 3) seed;
+
+-- a sine wave with a 24-hour period: 360 hours to learn from, 6 to predict
+CREATE TABLE sine AS
+SELECT 'wave'::text AS series, '2024-01-01 00:00+00'::timestamptz + i * interval '1 hour' AS ts,
+       50 + 10 * sin(2 * pi() * i / 24) AS value
+FROM generate_series(0, 365) i;
+\set opts '{"window": 24, "horizon": 6, "hidden": 12, "epochs": 40, "batch": 16, "learning_rate": 0.01, "seed": 7}'
+\set train_query 'SELECT series, ts, value FROM sine WHERE ts < ''2024-01-16 00:00+00'''
+SET client_min_messages = warning;	-- progress NOTICEs depend on the machine's speed
+CREATE TABLE m AS SELECT aiml.lstm_train(:'train_query', :'opts') AS m;
+CREATE TABLE m_again AS SELECT aiml.lstm_train(:'train_query', :'opts') AS m;
+CREATE TABLE m_other AS SELECT aiml.lstm_train(:'train_query',
+    jsonb_set(:'opts'::jsonb, '{seed}', '8')) AS m;
+RESET client_min_messages;
+
+SELECT aiml.model_kind(m) FROM m;
+SELECT d->'architecture' AS architecture, d->'parameters' AS parameters, d->'series' AS series,
+       d->'options'->'seed' AS seed, d->'validation_windows' AS validation_windows,
+       jsonb_array_length(d->'train_loss') = (d->>'epochs_run')::int AS one_loss_per_epoch,
+       (d->>'best_epoch')::int BETWEEN 1 AND (d->>'epochs_run')::int AS best_epoch_ran,
+       (d->'validation_loss'->>((d->>'best_epoch')::int - 1))::float8 < 0.01 AS small_validation_loss,
+       jsonb_array_length(d->'residual_sd') AS residual_steps
+FROM (SELECT aiml.describe(m) AS d FROM m) s;
+
+-- the forecast continues the wave hourly from the last training point
+SELECT f.step, f.ts, abs(f.yhat - s.value) < 1.5 AS close,
+       f.lo_95 < f.lo_80 AND f.lo_80 < f.yhat AND f.yhat < f.hi_80 AND f.hi_80 < f.hi_95 AS nested
+FROM m, aiml.forecast(m, 6, NULL) f JOIN sine s USING (ts)
+ORDER BY f.step;
+SELECT sqrt(avg((f.yhat - s.value) ^ 2)) < 1.0 AS rmse_below_1
+FROM m, aiml.forecast(m, 6, 'wave') f JOIN sine s USING (ts);
+SELECT count(*) AS steps FROM m, aiml.forecast(m, 3, NULL);
+
+-- the same seed gives the same bytes; another seed another model
+SELECT a.m::text = b.m::text AS same_seed_same_bytes FROM m a, m_again b;
+SELECT a.m::text <> b.m::text AS other_seed_other_bytes FROM m a, m_other b;
+
+-- text and binary round trips predict identically
+SELECT bool_and(a.yhat = b.yhat AND a.hi_95 = b.hi_95 AND a.ts = b.ts) AS text_round_trip
+FROM m, aiml.forecast(m, 6, NULL) a
+JOIN aiml.forecast(m::text::aiml.model, 6, NULL) b USING (step);
+SELECT current_setting('data_directory') || '/aiml_forecast_lstm.copy' AS copy_file \gset
+COPY m TO :'copy_file' WITH (FORMAT binary);
+CREATE TABLE m_copy (m aiml.model);
+COPY m_copy FROM :'copy_file' WITH (FORMAT binary);
+SELECT bool_and(a.yhat = b.yhat) AS binary_round_trip
+FROM m, m_copy c, aiml.forecast(m.m, 6, NULL) a JOIN aiml.forecast(c.m, 6, NULL) b USING (step);
+
+-- a global model over two series with calendar features, forecast per series
+CREATE TABLE two AS
+SELECT s.name AS series, '2024-03-01 00:00+00'::timestamptz + i * interval '30 minutes' AS ts,
+       s.level + s.amp * sin(2 * pi() * i / 48) AS value
+FROM generate_series(0, 199) i,
+     (VALUES ('north', 100.0, 20.0), ('south', 5.0, 1.0)) s(name, level, amp);
+SET client_min_messages = warning;
+CREATE TABLE g AS SELECT aiml.lstm_train('SELECT series, ts, value FROM two',
+    '{"window": 48, "horizon": 4, "hidden": 8, "layers": 2, "epochs": 8, "calendar": true, "seed": 3, "validation": 0.2,
+      "normalize": "window"}') AS m;
+RESET client_min_messages;
+SELECT d->'series' AS series, d->'architecture'->'inputs' AS inputs, d->'architecture'->'layers' AS layers,
+       d->'parameters' AS parameters, d->'options'->'normalize' AS normalize
+FROM (SELECT aiml.describe(m) AS d FROM g) s;
+SELECT n.series, min(f.ts) AS first_ts, count(*) AS steps,
+       bool_and(abs(f.yhat - n.level) < 3 * n.amp) AS plausible
+FROM g, (VALUES ('north', 100.0, 20.0), ('south', 5.0, 1.0)) n(series, level, amp),
+     aiml.forecast(g.m, 4, n.series) f
+GROUP BY n.series ORDER BY n.series;
+SELECT * FROM g, aiml.forecast(g.m, 4, NULL);
+SELECT * FROM g, aiml.forecast(g.m, 4, 'east');
+SELECT * FROM g, aiml.forecast(g.m, 5, 'north');
+SELECT * FROM g, aiml.forecast(g.m, 0, 'north');
+SELECT count(*) FROM g, aiml.forecast(NULL, 4, 'north');
+
+-- bad input
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"window": 300, "horizon": 100}');
+SELECT aiml.lstm_train('SELECT series, ts, NULL::float8 FROM sine', '{"window": 4, "horizon": 1}');
+SELECT aiml.lstm_train('SELECT series, ts, CASE WHEN ts = ''2024-01-02 00:00+00'' THEN ''NaN'' ELSE value END FROM sine', '{"window": 4, "horizon": 1}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine UNION ALL SELECT series, ts, value FROM sine WHERE ts = ''2024-01-03 00:00+00''', '{"window": 4, "horizon": 1}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"hidden": 0}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"hidden": 257}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"layers": 0}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"layers": 4}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"learning_rate": 0}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"learning_rate": -0.1}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"epochs": "many"}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"dropout": 0.5}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"normalize": "log"}');
+SELECT aiml.lstm_train('SELECT series, ts, value FROM sine WHERE false');
+SELECT aiml.lstm_train('SELECT series, ts::timestamp, value FROM sine');
+SELECT aiml.lstm_train('SELECT series, ts, value::numeric FROM sine');
+SELECT aiml.lstm_train('SELECT ts, value FROM sine');
+SELECT aiml.lstm_train('DELETE FROM sine');
+SELECT aiml.lstm_train('SELECT nonsense FROM nowhere');
+SELECT count(*) AS sine_rows_kept FROM sine;
+-- a model of another kind
+CREATE TABLE pts AS SELECT ARRAY[i, 2 * i]::float8[] AS f FROM generate_series(1, 5) i;
+SELECT * FROM aiml.forecast((SELECT aiml.scaler(f) FROM pts), 3, NULL);
+
+-- forged values with a correct checksum: the reader rejects them
+\set ECHO none
+\i test/sql/forge.sql
+\set ECHO all
+SELECT forge.model('lstm', 6, forge.payload(m))::text = m::text AS forge_reproduces_checksum FROM m;
+-- payload header: layers, hidden, inputs, window, horizon, calendar
+CREATE FUNCTION forged(head bytea, m aiml.model) RETURNS aiml.model LANGUAGE sql AS $$
+    SELECT forge.model('lstm', 6, head || substring(forge.payload(m) FROM length(head) + 1))
+$$;
+SELECT aiml.describe(forged(forge.u32(4), m)) FROM m;
+SELECT aiml.describe(forged(forge.u32(1) || forge.u32(0), m)) FROM m;
+SELECT aiml.describe(forged(forge.u32(1) || forge.u32(257), m)) FROM m;
+SELECT aiml.describe(forged(forge.u32(1) || forge.u32(13), m)) FROM m;
+SELECT aiml.describe(forged(forge.u32(1) || forge.u32(12) || forge.u32(5), m)) FROM m;
+SELECT aiml.describe(forged(forge.u32(1) || forge.u32(12) || forge.u32(1) || forge.u32(5000), m)) FROM m;
+-- truncated, with bytes left over, with a parameter made NaN
+SELECT aiml.describe(forge.model('lstm', 6, substring(forge.payload(m) FROM 1 FOR 200))) FROM m;
+SELECT aiml.describe(forge.model('lstm', 6, forge.payload(m) || '\x00'::bytea)) FROM m;
+-- (the 41st parameter: 732 bytes of header and losses come first)
+SELECT f.* FROM m, aiml.forecast(forge.model('lstm', 6,
+    overlay(forge.payload(m) PLACING forge.f64('NaN') FROM 732 + 8 * 40 + 1)), 6, NULL) f;
+-- a series count of five million in a small payload
+-- (the count precedes one series: "wave", mean, scale, interval, count, 24 values and times)
+SELECT f.* FROM m, aiml.forecast(forge.model('lstm', 6,
+    overlay(forge.payload(m) PLACING forge.u32(5000000)
+            FROM length(forge.payload(m)) - (4 + 4 + 4 + 8 * 3 + 4 + 24 * 16) + 1)), 6, NULL) f;
+-- a window of timestamps out of order
+SELECT f.* FROM m, aiml.forecast(forge.model('lstm', 6,
+    overlay(forge.payload(m) PLACING forge.u64(0) FROM length(forge.payload(m)) - 8 + 1)), 6, NULL) f;
+SELECT aiml.describe(forge.model('lstm', 6, ''::bytea));
+
+DROP TABLE sine, m, m_again, m_other, m_copy, two, g, pts;
+DROP FUNCTION forged(bytea, aiml.model);

@@ -1,0 +1,444 @@
+/*
+ * lstm.c: the lstm model kind: its payload, describe(), forecasting with
+ * prediction intervals, and the gradient check exposed as a diagnostic.
+ *
+ * Payload, format version 1 (little-endian, see core/model.h):
+ *   u32 layers, hidden, inputs, window, horizon, calendar, window_level
+ *   u32 epochs, batch, patience, threads; f64 learning_rate, clip, validation;
+ *   u64 seed
+ *   u32 best_epoch, validation_windows
+ *   u32 epochs_run; f64 train_loss[epochs_run]; f64 validation_loss[epochs_run]
+ *   u32 nparams; f64 theta[nparams]   (layout in lstm_layout)
+ *   f64 residual_sd[horizon]
+ *   u32 nseries; per series: string name; f64 mean, scale; u64 interval;
+ *   u32 count; f64 last_values[window]; u64 last_ts[window]
+ *
+ * The reader checks every dimension against its bound and every count
+ * against the bytes left before it allocates, so a forged value with a valid
+ * checksum gets an error, never a huge allocation or a read out of bounds.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/int.h"
+#include "core/json.h"
+#include "forecast/lstm.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+/* normal quantiles of the 80% and 95% central intervals */
+#define Z80 1.2815515655446004
+#define Z95 1.959963984540054
+
+/* Serializes a trained model into an aiml.model value. */
+AimlModel *
+lstm_model_build(const LstmModel *m)
+{
+	StringInfoData buf;
+	const LstmShape *s = &m->shape;
+
+	initStringInfo(&buf);
+	aiml_write_u32(&buf, s->layers);
+	aiml_write_u32(&buf, s->hidden);
+	aiml_write_u32(&buf, s->inputs);
+	aiml_write_u32(&buf, s->window);
+	aiml_write_u32(&buf, s->horizon);
+	aiml_write_u32(&buf, m->calendar ? 1 : 0);
+	aiml_write_u32(&buf, m->window_level ? 1 : 0);
+	aiml_write_u32(&buf, m->epochs);
+	aiml_write_u32(&buf, m->batch);
+	aiml_write_u32(&buf, m->patience);
+	aiml_write_u32(&buf, m->threads);
+	aiml_write_f64(&buf, m->learning_rate);
+	aiml_write_f64(&buf, m->clip);
+	aiml_write_f64(&buf, m->validation);
+	aiml_write_u64(&buf, (uint64) m->seed);
+	aiml_write_u32(&buf, m->best_epoch);
+	aiml_write_u32(&buf, m->validation_windows);
+	aiml_write_u32(&buf, m->epochs_run);
+	aiml_write_f64s(&buf, m->train_loss, m->epochs_run);
+	aiml_write_f64s(&buf, m->validation_loss, m->epochs_run);
+	aiml_write_u32(&buf, (uint32) m->nparams);
+	aiml_write_f64s(&buf, m->theta, m->nparams);
+	aiml_write_f64s(&buf, m->residual_sd, s->horizon);
+	aiml_write_u32(&buf, m->nseries);
+	for (int i = 0; i < m->nseries; i++)
+	{
+		const LstmSeries *ser = &m->series[i];
+
+		aiml_write_string(&buf, ser->name);
+		aiml_write_f64(&buf, ser->mean);
+		aiml_write_f64(&buf, ser->scale);
+		aiml_write_u64(&buf, (uint64) ser->interval);
+		aiml_write_u32(&buf, ser->count);
+		aiml_write_f64s(&buf, ser->last_values, s->window);
+		for (int t = 0; t < s->window; t++)
+			aiml_write_u64(&buf, (uint64) ser->last_ts[t]);
+	}
+	return aiml_model_build(AIML_KIND_LSTM, LSTM_FORMAT_VERSION, buf.data, buf.len);
+}
+
+/* A u32 within [min, max], or the payload is corrupt. */
+static int
+read_bounded(AimlReader *r, uint32 min, uint32 max, const char *what)
+{
+	uint32		v = aiml_read_u32(r);
+
+	if (v < min || v > max)
+		aiml_payload_corrupt(r, psprintf("Its %s is %u, outside %u to %u.", what, v, min, max));
+	return (int) v;
+}
+
+/* Errors unless n items of size bytes each remain, before allocating them. */
+static void
+reader_need(AimlReader *r, Size n, Size size, const char *what)
+{
+	if (n > (r->len - r->pos) / size)
+		aiml_payload_corrupt(r, psprintf("It announces %zu %s, more than its payload can hold.",
+										 n, what));
+}
+
+/* Reads n doubles that must all be finite (and >= 0 when nonneg). */
+static double *
+read_finite(AimlReader *r, Size n, bool nonneg, const char *what)
+{
+	double	   *v;
+
+	reader_need(r, n, sizeof(double), what);
+	v = palloc(sizeof(double) * Max(n, 1));
+	aiml_read_f64s(r, v, n);
+	for (Size i = 0; i < n; i++)
+		if (!isfinite(v[i]) || (nonneg && v[i] < 0))
+			aiml_payload_corrupt(r, psprintf("Its %s hold an impossible value.", what));
+	return v;
+}
+
+static void
+read_shape(AimlReader *r, LstmModel *m)
+{
+	LstmShape  *s = &m->shape;
+
+	s->layers = read_bounded(r, 1, LSTM_MAX_LAYERS, "layer count");
+	s->hidden = read_bounded(r, 1, LSTM_MAX_HIDDEN, "hidden size");
+	s->inputs = read_bounded(r, 1, 1 + LSTM_CALENDAR_FEATURES, "input count");
+	s->window = read_bounded(r, 1, LSTM_MAX_WINDOW, "window");
+	s->horizon = read_bounded(r, 1, LSTM_MAX_HORIZON, "horizon");
+	m->calendar = read_bounded(r, 0, 1, "calendar flag") == 1;
+	if (s->inputs != (m->calendar ? 1 + LSTM_CALENDAR_FEATURES : 1))
+		aiml_payload_corrupt(r, "Its input count does not match its calendar flag.");
+	m->window_level = read_bounded(r, 0, 1, "normalization code") == 1;
+}
+
+static void
+read_options(AimlReader *r, LstmModel *m)
+{
+	m->epochs = read_bounded(r, 1, LSTM_MAX_EPOCHS, "epoch limit");
+	m->batch = read_bounded(r, 1, INT32_MAX, "batch size");
+	m->patience = read_bounded(r, 0, LSTM_MAX_EPOCHS, "patience");
+	m->threads = read_bounded(r, 1, 64, "thread count");
+	m->learning_rate = aiml_read_f64(r);
+	m->clip = aiml_read_f64(r);
+	m->validation = aiml_read_f64(r);
+	m->seed = (int64) aiml_read_u64(r);
+	if (!(m->learning_rate > 0) || !isfinite(m->learning_rate) ||
+		!(m->clip >= 0) || !isfinite(m->clip) ||
+		!(m->validation >= 0 && m->validation < 1))
+		aiml_payload_corrupt(r, "Its training options are impossible.");
+}
+
+static void
+read_series(AimlReader *r, LstmModel *m, LstmSeries *ser)
+{
+	int			w = m->shape.window;
+
+	ser->name = aiml_read_string(r);
+	ser->mean = aiml_read_f64(r);
+	ser->scale = aiml_read_f64(r);
+	ser->interval = (int64) aiml_read_u64(r);
+	ser->count = read_bounded(r, w + m->shape.horizon, INT32_MAX, "series length");
+	if (!isfinite(ser->mean) || !isfinite(ser->scale) || !(ser->scale > 0) ||
+		ser->interval <= 0)
+		aiml_payload_corrupt(r, psprintf("Series \"%s\" has impossible scaling or interval.",
+										 ser->name));
+	ser->last_values = read_finite(r, w, false, "last values");
+	reader_need(r, w, sizeof(uint64), "timestamps");
+	ser->last_ts = palloc(sizeof(TimestampTz) * w);
+	for (int t = 0; t < w; t++)
+	{
+		ser->last_ts[t] = (TimestampTz) aiml_read_u64(r);
+		if (!IS_VALID_TIMESTAMP(ser->last_ts[t]) ||
+			(t > 0 && ser->last_ts[t] <= ser->last_ts[t - 1]))
+			aiml_payload_corrupt(r, psprintf("Series \"%s\" has impossible timestamps.",
+											 ser->name));
+	}
+	if (m->nseries > 0 && ser > m->series && strcmp(ser[-1].name, ser->name) >= 0)
+		aiml_payload_corrupt(r, "Its series are not sorted by name.");
+}
+
+/* Reads and validates a payload into the current memory context. */
+static LstmModel *
+lstm_model_read(const AimlModel *model)
+{
+	AimlReader	r;
+	LstmModel  *m = palloc0(sizeof(LstmModel));
+	LstmLayout	layout;
+	Size		per_series;
+
+	aiml_reader_init(&r, model);
+	read_shape(&r, m);
+	read_options(&r, m);
+	m->best_epoch = read_bounded(&r, 0, LSTM_MAX_EPOCHS, "best epoch");
+	m->validation_windows = read_bounded(&r, 0, INT32_MAX, "validation window count");
+	m->epochs_run = read_bounded(&r, 1, m->epochs, "epochs run");
+	if (m->best_epoch < 1 || m->best_epoch > m->epochs_run)
+		aiml_payload_corrupt(&r, "Its best epoch is not one it ran.");
+	m->train_loss = read_finite(&r, m->epochs_run, true, "training losses");
+	reader_need(&r, m->epochs_run, sizeof(double), "validation losses");
+	m->validation_loss = palloc(sizeof(double) * m->epochs_run);
+	aiml_read_f64s(&r, m->validation_loss, m->epochs_run);
+
+	lstm_layout(&m->shape, &layout);
+	m->nparams = aiml_read_u32(&r);
+	if (m->nparams != layout.total)
+		aiml_payload_corrupt(&r, psprintf("It announces %zu parameters, but its shape has %zu.",
+										  m->nparams, layout.total));
+	m->theta = read_finite(&r, m->nparams, false, "parameters");
+	m->residual_sd = read_finite(&r, m->shape.horizon, true, "residual deviations");
+
+	m->nseries = read_bounded(&r, 1, LSTM_MAX_SERIES, "series count");
+	per_series = sizeof(uint32) + 2 * sizeof(double) + sizeof(uint64) + sizeof(uint32) +
+		(Size) m->shape.window * (sizeof(double) + sizeof(uint64));
+	reader_need(&r, m->nseries, per_series, "series");
+	m->series = palloc0(sizeof(LstmSeries) * m->nseries);
+	for (int i = 0; i < m->nseries; i++)
+		read_series(&r, m, &m->series[i]);
+	aiml_reader_finish(&r);
+	return m;
+}
+
+/* A model with what forecasting needs beside it: layout and a 1-sample workspace. */
+typedef struct LstmLoaded
+{
+	LstmModel  *model;
+	LstmLayout	layout;
+	LstmWork	work;
+} LstmLoaded;
+
+static void *
+lstm_load(const AimlModel *model, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	LstmLoaded *ld = palloc0(sizeof(LstmLoaded));
+
+	ld->model = lstm_model_read(model);
+	lstm_layout(&ld->model->shape, &ld->layout);
+	lstm_work_init(&ld->work, &ld->model->shape, 1);
+	MemoryContextSwitchTo(old);
+	return ld;
+}
+
+static void
+json_open(StringInfo json, const char *key)
+{
+	aiml_json_key(json, key);
+	appendStringInfoChar(json, '{');
+}
+
+void
+lstm_describe(const AimlModel *model, StringInfo json)
+{
+	LstmModel  *m = lstm_model_read(model);
+
+	json_open(json, "architecture");
+	aiml_json_add_int(json, "layers", m->shape.layers);
+	aiml_json_add_int(json, "hidden", m->shape.hidden);
+	aiml_json_add_int(json, "inputs", m->shape.inputs);
+	aiml_json_add_int(json, "window", m->shape.window);
+	aiml_json_add_int(json, "horizon", m->shape.horizon);
+	aiml_json_add_string(json, "output", "direct multi-step dense head");
+	appendStringInfoChar(json, '}');
+	aiml_json_add_int(json, "parameters", m->nparams);
+	json_open(json, "options");
+	aiml_json_add_int(json, "layers", m->shape.layers);
+	aiml_json_add_int(json, "hidden", m->shape.hidden);
+	aiml_json_add_int(json, "window", m->shape.window);
+	aiml_json_add_int(json, "horizon", m->shape.horizon);
+	aiml_json_add_int(json, "epochs", m->epochs);
+	aiml_json_add_int(json, "batch", m->batch);
+	aiml_json_add_float(json, "learning_rate", m->learning_rate);
+	aiml_json_add_int(json, "patience", m->patience);
+	aiml_json_add_int(json, "seed", m->seed);
+	aiml_json_add_float(json, "clip", m->clip);
+	aiml_json_add_float(json, "validation", m->validation);
+	aiml_json_add_bool(json, "calendar", m->calendar);
+	aiml_json_add_string(json, "normalize", m->window_level ? "window" : "series");
+	aiml_json_add_int(json, "threads", m->threads);
+	appendStringInfoChar(json, '}');
+	aiml_json_add_int(json, "series", m->nseries);
+	aiml_json_add_int(json, "epochs_run", m->epochs_run);
+	aiml_json_add_int(json, "best_epoch", m->best_epoch);
+	aiml_json_add_int(json, "validation_windows", m->validation_windows);
+	aiml_json_add_floats(json, "train_loss", m->train_loss, m->epochs_run);
+	aiml_json_add_floats(json, "validation_loss", m->validation_loss, m->epochs_run);
+	aiml_json_add_floats(json, "residual_sd", m->residual_sd, m->shape.horizon);
+}
+
+/* The series a forecast asks for: by name, or the only one when name is NULL. */
+static const LstmSeries *
+find_series(const LstmModel *m, const char *name)
+{
+	int			lo = 0,
+				hi = m->nseries - 1;
+
+	if (name == NULL)
+	{
+		if (m->nseries == 1)
+			return &m->series[0];
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lstm model holds %d series, so a forecast must name one", m->nseries),
+				 errhint("Pass the series as the third argument: aiml.forecast(model, horizon, series).")));
+	}
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(m->series[mid].name, name);
+
+		if (c == 0)
+			return &m->series[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("lstm model has no series \"%s\"", name),
+			 errhint("A global model forecasts the series it was trained on; aiml.describe(model) shows how many.")));
+	pg_unreachable();
+}
+
+static void
+check_horizon(const LstmModel *m, int horizon)
+{
+	if (horizon < 1 || horizon > m->shape.horizon)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon %d is outside 1 to %d, the steps this lstm model predicts",
+						horizon, m->shape.horizon),
+				 errhint("The network predicts its trained horizon at once; retrain with a larger \"horizon\" option.")));
+}
+
+/*
+ * The forecast of one series: the network reads the series' last window and
+ * predicts every step at once; intervals are yhat +- z times the per-step
+ * residual deviation measured on the validation tail, unscaled.
+ */
+static void
+forecast_loaded(LstmLoaded *ld, int horizon, const char *name,
+				double *yhat, double *lo80, double *hi80,
+				double *lo95, double *hi95, TimestampTz *ts)
+{
+	const LstmModel *m = ld->model;
+	const LstmShape *s = &m->shape;
+	const LstmSeries *ser;
+	double		level;
+
+	check_horizon(m, horizon);
+	ser = find_series(m, name);
+	level = m->window_level ? ser->last_values[s->window - 1] : ser->mean;
+	for (int t = 0; t < s->window; t++)
+	{
+		double	   *x = ld->work.x + (Size) t * s->inputs;
+
+		x[0] = (ser->last_values[t] - level) / ser->scale;
+		if (m->calendar)
+			lstm_calendar_features(ser->last_ts[t], x + 1);
+	}
+	lstm_forward(s, &ld->layout, m->theta, &ld->work, 1);
+	for (int k = 0; k < horizon; k++)
+	{
+		double		y = ld->work.y[k] * ser->scale + level;
+		double		sd = m->residual_sd[k] * ser->scale;
+		int64		step;
+
+		yhat[k] = y;
+		lo80[k] = y - Z80 * sd;
+		hi80[k] = y + Z80 * sd;
+		lo95[k] = y - Z95 * sd;
+		hi95[k] = y + Z95 * sd;
+		if (pg_mul_s64_overflow(ser->interval, k + 1, &step) ||
+			pg_add_s64_overflow(ser->last_ts[s->window - 1], step, &ts[k]) ||
+			!IS_VALID_TIMESTAMP(ts[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("forecast timestamps of series \"%s\" are out of range", ser->name)));
+	}
+}
+
+/*
+ * For the forecasting module's dispatcher: forecasts series (NULL for the
+ * only series) of a verified lstm model into the caller's arrays of horizon
+ * elements.
+ */
+void
+lstm_forecast(const AimlModel *model, int horizon, const char *series,
+			  double *yhat, double *lo80, double *hi80,
+			  double *lo95, double *hi95, TimestampTz *ts)
+{
+	LstmLoaded *ld = lstm_load(model, CurrentMemoryContext);
+
+	forecast_loaded(ld, horizon, series, yhat, lo80, hi80, lo95, hi95, ts);
+}
+
+PG_FUNCTION_INFO_V1(aiml_lstm_forecast_series);
+PG_FUNCTION_INFO_V1(aiml_lstm_gradient_check);
+
+/*
+ * aiml.forecast(model, horizon, series): one row per step.  The model is
+ * deserialized once per query (fn_extra), so a lateral join over many
+ * series of one global model reads it once.
+ */
+Datum
+aiml_lstm_forecast_series(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LstmLoaded *ld;
+	int			horizon;
+	char	   *series;
+	double	   *out;
+	TimestampTz *ts;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return (Datum) 0;
+	ld = aiml_model_cached(fcinfo, 0, AIML_KIND_LSTM, "aiml.forecast", lstm_load);
+	horizon = PG_GETARG_INT32(1);
+	series = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	check_horizon(ld->model, horizon);
+	out = palloc(sizeof(double) * 5 * horizon);
+	ts = palloc(sizeof(TimestampTz) * horizon);
+	forecast_loaded(ld, horizon, series, out, out + horizon, out + 2 * horizon,
+					out + 3 * horizon, out + 4 * horizon, ts);
+	for (int k = 0; k < horizon; k++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = Int32GetDatum(k + 1);
+		values[1] = TimestampTzGetDatum(ts[k]);
+		for (int c = 0; c < 5; c++)
+			values[2 + c] = Float8GetDatum(out[c * horizon + k]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* aiml.lstm_gradient_check(seed): see lstm_gradient_check. */
+Datum
+aiml_lstm_gradient_check(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(lstm_gradient_check((uint64) PG_GETARG_INT32(0)));
+}
