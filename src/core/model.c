@@ -11,12 +11,16 @@
 #include "core/json.h"
 #include "core/model.h"
 #include "core/scaler.h"
+#include "forecast/forecast.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
 /* Every kind this build can read.  A module adds its line here. */
 static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_SCALER, "scaler", SCALER_FORMAT_VERSION, scaler_describe},
+	{AIML_KIND_ETS, "ets", FC_FORMAT_VERSION, ets_describe},
+	{AIML_KIND_THETA, "theta", FC_FORMAT_VERSION, theta_describe},
+	{AIML_KIND_BASELINE, "baseline", FC_FORMAT_VERSION, baseline_describe},
 };
 
 const AimlModelKindInfo *

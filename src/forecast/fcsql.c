@@ -1,0 +1,290 @@
+/*
+ * fcsql.c: aiml.forecast in its two forms, from a model and from an array,
+ * and the 'auto' method.
+ *
+ * aiml.forecast(model, horizon) dispatches on the model's kind: every
+ * forecasting kind (ets, theta, baseline; the LSTM later) registers here,
+ * and a model of any other kind gets a clear error.  Rows carry the 80% and
+ * 95% intervals in fixed columns, and every level the model was trained
+ * with (option "levels") in the jsonb column intervals: {"90": [lo, hi]}.
+ *
+ * 'auto' (array form) backtests ETS, Theta and seasonal naive on the last
+ * part of the series (the horizon, at most a fifth of the series), ranks
+ * them by MASE there, and forecasts with the mean of the two best refitted
+ * on the whole series: selection guards against a model that fails on a
+ * series, combining two guards against picking by noise.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "core/arrays.h"
+#include "core/json.h"
+#include "forecast/forecast.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+static const char *const fc_methods[] = {"auto", "ets", "theta", "naive", "snaive", "drift", NULL};
+
+#define N_AUTO_CANDIDATES 3
+
+/* Peeks at the kind of a model without detoasting all of it. */
+static int
+model_kind_of(Datum d)
+{
+	struct varlena *head = PG_DETOAST_DATUM_SLICE(d, 0, sizeof(uint16));
+	uint16		kind = 0;
+
+	if (VARSIZE_ANY_EXHDR(head) >= sizeof(uint16))
+		memcpy(&kind, VARDATA_ANY(head), sizeof(uint16));
+	return kind;
+}
+
+static void *
+fc_load(const AimlModel *model, MemoryContext cxt)
+{
+	return fc_model_read(model, cxt);
+}
+
+/* The timestamp of step k after the model's last observation. */
+static TimestampTz
+step_ts(const FcModel *fm, int k)
+{
+	if (fm->interval_months)
+	{
+		Interval	iv;
+
+		memset(&iv, 0, sizeof(iv));
+		iv.month = fm->interval_months * k;
+		return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													   TimestampTzGetDatum(fm->last_ts),
+													   IntervalPGetDatum(&iv)));
+	}
+	return fm->last_ts + (int64) k * fm->interval_us;
+}
+
+/*
+ * Writes the rows of a path into the SRF's tuplestore.  The path's levels
+ * are 80, 95, then the model's nlevels levels.
+ */
+static void
+emit_rows(FunctionCallInfo fcinfo, const FcModel *fm, const FcPath *path)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			h = path->h;
+
+	for (int i = 0; i < h; i++)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		StringInfoData json;
+
+		if ((i & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+		values[0] = Int32GetDatum(i + 1);
+		if (fm != NULL && fm->has_ts)
+			values[1] = TimestampTzGetDatum(step_ts(fm, i + 1));
+		else
+			nulls[1] = true;
+		values[2] = Float8GetDatum(path->mean[i]);
+		values[3] = Float8GetDatum(path->lo[i]);
+		values[4] = Float8GetDatum(path->hi[i]);
+		values[5] = Float8GetDatum(path->lo[h + i]);
+		values[6] = Float8GetDatum(path->hi[h + i]);
+		initStringInfo(&json);
+		appendStringInfoChar(&json, '{');
+		for (int l = 2; l < path->nlevels; l++)
+		{
+			char		key[32];
+			double		pair[2] = {path->lo[l * h + i], path->hi[l * h + i]};
+
+			snprintf(key, sizeof(key), "%g", path->levels[l]);
+			aiml_json_add_floats(&json, key, pair, 2);
+		}
+		appendStringInfoChar(&json, '}');
+		values[7] = aiml_json_to_jsonb(&json);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+static void
+path_for_model(FcPath *path, const FcModel *fm, int h)
+{
+	double		levels[FC_MAX_LEVELS + 2] = {80, 95};
+	int			nl = 2;
+
+	if (fm != NULL)
+		for (int l = 0; l < fm->nlevels; l++)
+			levels[nl++] = fm->levels[l];
+	else
+	{
+		levels[nl++] = 80;
+		levels[nl++] = 95;
+	}
+	fc_path_alloc(path, h, levels, nl);
+}
+
+PG_FUNCTION_INFO_V1(aiml_forecast_model);
+PG_FUNCTION_INFO_V1(aiml_forecast_values);
+
+/* aiml.forecast(model, horizon): the model is deserialized once per query. */
+Datum
+aiml_forecast_model(PG_FUNCTION_ARGS)
+{
+	int			kind = model_kind_of(PG_GETARG_DATUM(0));
+	int			h = PG_GETARG_INT32(1);
+	FcModel    *fm;
+	FcPath		path;
+
+	if (kind != AIML_KIND_ETS && kind != AIML_KIND_THETA && kind != AIML_KIND_BASELINE)
+	{
+		AimlModel  *m = aiml_model_verify(PG_GETARG_DATUM(0));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("aiml.forecast needs a forecasting model, but this is a %s model",
+						aiml_kind_name(m->kind)),
+				 errhint("Train one with aiml.ets, aiml.theta or aiml.baseline.")));
+	}
+	fc_check_horizon(h);
+	fm = aiml_model_cached(fcinfo, 0, kind, "aiml.forecast", fc_load);
+	InitMaterializedSRF(fcinfo, 0);
+	path_for_model(&path, fm, h);
+	fc_model_predict(fm, &path);
+	emit_rows(fcinfo, fm, &path);
+	return (Datum) 0;
+}
+
+/* Fits one method ("ets", ..., never "auto") to y and forecasts path->h steps. */
+static void
+fit_and_forecast(const double *y, int n, int season, int method, FcPath *path,
+				 const char *caller)
+{
+	FcModel		fm;
+	EtsSpec		spec;
+	AimlModelKind kind;
+	int			base = BASE_SNAIVE;
+
+	switch (method)
+	{
+		case 1:
+			kind = AIML_KIND_ETS;
+			break;
+		case 2:
+			kind = AIML_KIND_THETA;
+			break;
+		default:
+			kind = AIML_KIND_BASELINE;
+			base = method == 3 ? BASE_NAIVE : method == 4 ? BASE_SNAIVE : BASE_DRIFT;
+			break;
+	}
+	ets_parse_spec("ZZZ", -1, &spec, caller);
+	fc_model_init(&fm, kind, n, season);
+	fc_fit(&fm, y, n, &spec, base, caller);
+	fc_model_predict(&fm, path);
+}
+
+static int
+cmp_score(const void *a, const void *b)
+{
+	const double *x = a,
+			   *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0;
+}
+
+/* The 'auto' method: see the file header. */
+static void
+auto_forecast(const double *y, int n, int season, FcPath *path, const char *caller)
+{
+	static const int cands[N_AUTO_CANDIDATES] = {1, 2, 4};	/* ets, theta, snaive */
+	double		score[N_AUTO_CANDIDATES][2];
+	int			hold = Min(path->h, n / 5);
+	int			ntrain = n - hold;
+	bool		backtest = hold >= 1 && (season < 2 || ntrain >= 3 * season) && ntrain >= 10;
+	double		scale = fc_snaive_mae(y, ntrain, Max(season, 1));
+	FcPath		sub[N_AUTO_CANDIDATES];
+
+	for (int c = 0; c < N_AUTO_CANDIDATES; c++)
+	{
+		score[c][0] = c;		/* without a backtest: the order above */
+		score[c][1] = c;
+		if (!backtest)
+			continue;
+		{
+			FcPath		bt;
+			double		err = 0;
+
+			fc_path_alloc(&bt, hold, path->levels, 0);
+			fit_and_forecast(y, ntrain, season, cands[c], &bt, caller);
+			for (int i = 0; i < hold; i++)
+				err += fabs(y[ntrain + i] - bt.mean[i]);
+			score[c][0] = err / hold / (scale > 0 ? scale : 1);
+		}
+	}
+	qsort(score, N_AUTO_CANDIDATES, sizeof(score[0]), cmp_score);
+	for (int k = 0; k < 2; k++)
+	{
+		fc_path_alloc(&sub[k], path->h, path->levels, path->nlevels);
+		fit_and_forecast(y, n, season, cands[(int) score[k][1]], &sub[k], caller);
+	}
+	for (int i = 0; i < path->h; i++)
+		path->mean[i] = (sub[0].mean[i] + sub[1].mean[i]) / 2;
+	for (int i = 0; i < path->h * path->nlevels; i++)
+	{
+		path->lo[i] = (sub[0].lo[i] + sub[1].lo[i]) / 2;
+		path->hi[i] = (sub[0].hi[i] + sub[1].hi[i]) / 2;
+	}
+}
+
+/* aiml.forecast(values, horizon, method, season) */
+Datum
+aiml_forecast_values(PG_FUNCTION_ARGS)
+{
+	const char *caller = "aiml.forecast";
+	const double *y;
+	int			n,
+				h,
+				season,
+				method = 0;
+	char	   *mname;
+	FcPath		path;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return (Datum) 0;
+	y = aiml_array_doubles(PG_GETARG_ARRAYTYPE_P(0), &n, 0, "values");
+	h = PG_GETARG_INT32(1);
+	fc_check_horizon(h);
+	mname = PG_ARGISNULL(2) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	while (fc_methods[method] != NULL && strcmp(fc_methods[method], mname) != 0)
+		method++;
+	if (fc_methods[method] == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown forecasting method \"%s\"", mname),
+				 errhint("Use auto, ets, theta, naive, snaive or drift.")));
+	if (n < (method == 1 ? 5 : method == 0 || method == 2 ? 4 : 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs at least %d values for method %s, but got %d", caller,
+						method == 1 ? 5 : method == 0 || method == 2 ? 4 : 2, mname, n),
+				 errhint("Collect more history, or use method 'naive'.")));
+	if (!PG_ARGISNULL(3))
+	{
+		season = PG_GETARG_INT32(3);
+		fc_check_season(season, n, caller);
+	}
+	else
+		season = fc_detect_season(y, n, 0);
+
+	path_for_model(&path, NULL, h);
+	if (method == 0)
+		auto_forecast(y, n, season, &path, caller);
+	else
+		fit_and_forecast(y, n, season, method, &path, caller);
+	emit_rows(fcinfo, NULL, &path);
+	return (Datum) 0;
+}
