@@ -6,9 +6,11 @@
  *   - error A or M, trend N, A or Ad (damped), season N, A or M; additive
  *     error with a multiplicative season is excluded (numerically unstable),
  *     multiplicative error or season needs strictly positive data;
- *   - initial states from R's heuristic (classical decomposition of the first
- *     three seasons, then a line through the first max(10, 2m) seasonally
- *     adjusted values); the level and slope are then re-estimated with the
+ *   - initial states from R's heuristic, except that the seasonal indices
+ *     come from a classical decomposition of the whole series rather than
+ *     its first three seasons (steadier, and better on M4 Hourly), then a
+ *     line through the first max(10, 2m) seasonally adjusted values gives
+ *     level and slope; the level and slope are then re-estimated with the
  *     smoothing parameters, the seasonal states stay at the heuristic (R also
  *     optimizes them; with m = 24 that is 23 more dimensions for Nelder-Mead,
  *     the main reason R is slow on hourly data);
@@ -188,14 +190,14 @@ ets_objective(const double *x, void *arg)
 }
 
 /*
- * R's initial states: seasonal indices from a classical decomposition of the
- * first (up to) three seasons, in ring order (position t mod m); level and
- * slope from a line through the first max(10, 2m) adjusted values.
+ * Initial seasonal states: the seasonal figure of a classical decomposition
+ * of the series, in ring order (position t mod m); multiplicative ones are
+ * kept above 0.01 and normalized to mean 1, as R does.
  */
 static void
 ets_initial_seasons(const double *y, int n, int m, int season, double *seas)
 {
-	int			len = Min(n, 3 * m);
+	int			len = n;
 	double	   *trend = palloc(sizeof(double) * len);
 
 	fc_classical_decompose(y, len, m, season == ETS_M, trend, seas);
