@@ -124,7 +124,7 @@ fc_detect_season(const double *y, int n, int hint)
 		double		se = sqrt((1 + 2 * sumsq) / n);
 
 		if (k >= 2 && r[k] > r[k - 1] && r[k] >= r[k + 1] && r[k] > 1.645 * se &&
-			r[k] > 0.1 && (best == 1 || r[k] > r[best] + 0.05))
+			r[k] > 0.2 && (best == 1 || r[k] > r[best] + 0.05))
 			best = k;
 		sumsq += r[k] * r[k];
 	}
