@@ -385,10 +385,15 @@ ets_parse_spec(const char *model, int damped, EtsSpec *spec, const char *caller)
 		ok = spec->error != -2 && spec->trend != -2 && spec->season != -2;
 		if (ok && len == 4)
 		{
-			ok = spec->trend == ETS_A && damped != 0;
+			ok = spec->trend == ETS_A;
 			spec->trend = ETS_AD;
 		}
 	}
+	if (ok && spec->trend == ETS_AD && damped == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ETS model \"%s\" is damped, but option \"damped\" is false", model),
+				 errhint("Drop one of the two, e.g. use model \"AAN\" for an undamped trend.")));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
