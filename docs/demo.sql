@@ -8,3 +8,4 @@ SELECT endpoint, count(*) AS hours, min(ts) AS first, max(ts) AS last
 FROM model_metrics GROUP BY endpoint ORDER BY endpoint;
 
 \ir ../src/core/demo.sql
+\ir ../src/forecast/demo.sql
