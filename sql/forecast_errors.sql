@@ -25,6 +25,7 @@ SELECT aiml.ets(ts, y) FROM s WHERE ts < '2024-01-01 03:00';
 SELECT aiml.theta(ts, y) FROM s WHERE ts < '2024-01-01 02:00';
 SELECT aiml.ets(ts, y, '{"model": "AAA", "season": 24}') FROM s WHERE ts < '2024-01-01 12:00';
 SELECT * FROM aiml.forecast(ARRAY[1, 2]::float8[], 3, 'ets');
+SELECT * FROM aiml.forecast(ARRAY[1, 2, 3, 4]::float8[], 3);
 SELECT aiml.ets(ts, y) FROM s WHERE false;
 
 -- horizon

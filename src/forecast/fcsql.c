@@ -32,6 +32,9 @@
 
 static const char *const fc_methods[] = {"auto", "ets", "theta", "naive", "snaive", "drift", NULL};
 
+/* fewest values each method fits to, in the order of fc_methods */
+static const int min_values[] = {5, 5, 4, 2, 2, 2};
+
 #define N_AUTO_CANDIDATES 4
 
 /* Peeks at the kind of a model without detoasting all of it. */
@@ -287,11 +290,11 @@ aiml_forecast_values(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown forecasting method \"%s\"", mname),
 				 errhint("Use auto, ets, theta, naive, snaive or drift.")));
-	if (n < (method == 1 ? 5 : method == 0 || method == 2 ? 4 : 2))
+	if (n < min_values[method])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs at least %d values for method %s, but got %d", caller,
-						method == 1 ? 5 : method == 0 || method == 2 ? 4 : 2, mname, n),
+						min_values[method], mname, n),
 				 errhint("Collect more history, or use method 'naive'.")));
 	if (!PG_ARGISNULL(3))
 	{
