@@ -225,6 +225,7 @@ fc_snaive_mae(const double *y, int n, int m)
 	return s / (n - m);
 }
 
+/* Whether every value is > 0: multiplicative models need it. */
 bool
 fc_all_positive(const double *y, int n)
 {

@@ -175,6 +175,7 @@ ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *
 	return true;
 }
 
+/* Nelder-Mead's objective: the likelihood criterion of a parameter vector. */
 static double
 ets_objective(const double *x, void *arg)
 {
@@ -216,6 +217,10 @@ ets_initial_seasons(const double *y, int n, int m, int season, double *seas)
 	pfree(trend);
 }
 
+/*
+ * Level and slope before the first observation, from a line through the
+ * first max(10, 2m) seasonally adjusted values (R's heuristic).
+ */
 static void
 ets_initial_level(const double *y, int n, int m, int trend, int season,
 				  const double *seas, double *l0, double *b0)
@@ -409,6 +414,7 @@ ets_parse_spec(const char *model, int damped, EtsSpec *spec, const char *caller)
 		spec->trend = ETS_AD;
 }
 
+/* Whether a model structure is among those the model option and damped allow. */
 static bool
 ets_spec_allows(const EtsSpec *spec, int e, int t, int s)
 {
@@ -573,6 +579,10 @@ ets_cj(const EtsFit *fit, int j, double phisum)
 	return c;
 }
 
+/*
+ * Closed-form forecast variances: class 1 sums c_j^2, class 2 follows
+ * Hyndman et al. (2008), chapter 6.
+ */
 static void
 ets_analytic_intervals(const EtsFit *fit, FcPath *path)
 {
@@ -638,6 +648,7 @@ ets_analytic_intervals(const EtsFit *fit, FcPath *path)
 	pfree(c);
 }
 
+/* qsort order of doubles. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -728,6 +739,7 @@ ets_simulated_intervals(const EtsFit *fit, FcPath *path, uint64 seed, int nsim)
 	pfree(vals);
 }
 
+/* Point forecasts and intervals of an ETS model for path->h steps. */
 void
 ets_forecast(const EtsFit *fit, FcPath *path, uint64 seed, int simulations)
 {

@@ -27,6 +27,7 @@
 
 static const char *const comp_names[] = {"N", "A", "M", "Ad"};
 
+/* An empty model of a kind with the default levels, seed and simulations. */
 void
 fc_model_init(FcModel *fm, AimlModelKind kind, int n, int season)
 {
@@ -67,6 +68,7 @@ fc_fit(FcModel *fm, const double *y, int n, const EtsSpec *spec, int method,
 	}
 }
 
+/* The payload fields every forecasting kind starts with. */
 static void
 write_common(StringInfo buf, const FcModel *fm)
 {
@@ -85,6 +87,7 @@ write_common(StringInfo buf, const FcModel *fm)
 	aiml_write_u32(buf, fm->simulations);
 }
 
+/* The aiml.model value of a fitted model (layout in the file header). */
 AimlModel *
 fc_model_build(const FcModel *fm)
 {
@@ -165,6 +168,7 @@ read_bounded(AimlReader *r, const char *what, double lo, double hi, bool allow_n
 	return v;
 }
 
+/* Reads an enum code, rejecting values above max. */
 static uint32
 read_code(AimlReader *r, const char *what, uint32 max)
 {
@@ -175,6 +179,7 @@ read_code(AimlReader *r, const char *what, uint32 max)
 	return v;
 }
 
+/* Reads n finite doubles (positive ones when asked). */
 static void
 read_finite_array(AimlReader *r, double *v, int n, const char *what, bool positive)
 {
@@ -184,6 +189,7 @@ read_finite_array(AimlReader *r, double *v, int n, const char *what, bool positi
 			aiml_payload_corrupt(r, psprintf("Its %s %d is %g.", what, i + 1, v[i]));
 }
 
+/* Reads and checks the fields every forecasting kind starts with. */
 static void
 read_common(AimlReader *r, FcModel *fm)
 {
@@ -223,6 +229,7 @@ read_common(AimlReader *r, FcModel *fm)
 		aiml_payload_corrupt(r, psprintf("It asks for %d simulations.", fm->simulations));
 }
 
+/* Reads an ETS model's structure, parameters and states. */
 static void
 read_ets(AimlReader *r, FcModel *fm, MemoryContext cxt)
 {
@@ -255,6 +262,7 @@ read_ets(AimlReader *r, FcModel *fm, MemoryContext cxt)
 		e->slope = 0;
 }
 
+/* Reads a Theta model's parameters and seasonal indices. */
 static void
 read_theta(AimlReader *r, FcModel *fm, MemoryContext cxt)
 {
@@ -272,6 +280,7 @@ read_theta(AimlReader *r, FcModel *fm, MemoryContext cxt)
 	read_finite_array(r, t->seas, t->m, "seasonal index", true);
 }
 
+/* Reads a baseline's method, last values and residual variance. */
 static void
 read_baseline(AimlReader *r, FcModel *fm, MemoryContext cxt)
 {
@@ -310,6 +319,7 @@ fc_model_read(const AimlModel *model, MemoryContext cxt)
 	return fm;
 }
 
+/* Room for h steps of forecasts at nlevels levels. */
 void
 fc_path_alloc(FcPath *path, int h, const double *levels, int nlevels)
 {
@@ -322,6 +332,7 @@ fc_path_alloc(FcPath *path, int h, const double *levels, int nlevels)
 	path->hi = palloc(sizeof(double) * (Size) h * Max(nlevels, 1));
 }
 
+/* Forecasts path->h steps with the model of any forecasting kind. */
 void
 fc_model_predict(const FcModel *fm, FcPath *path)
 {
@@ -335,6 +346,7 @@ fc_model_predict(const FcModel *fm, FcPath *path)
 
 /* ---- describe ---- */
 
+/* describe() members every forecasting kind shares. */
 static void
 describe_common(const FcModel *fm, StringInfo json)
 {
@@ -357,6 +369,7 @@ describe_common(const FcModel *fm, StringInfo json)
 	aiml_json_add_floats(json, "levels", fm->levels, fm->nlevels);
 }
 
+/* describe() of an ETS model: its structure, parameters, criteria, states. */
 void
 ets_describe(const AimlModel *model, StringInfo json)
 {
@@ -396,6 +409,7 @@ ets_describe(const AimlModel *model, StringInfo json)
 	describe_common(fm, json);
 }
 
+/* describe() of a Theta model. */
 void
 theta_describe(const AimlModel *model, StringInfo json)
 {
@@ -413,6 +427,7 @@ theta_describe(const AimlModel *model, StringInfo json)
 	describe_common(fm, json);
 }
 
+/* describe() of a baseline model. */
 void
 baseline_describe(const AimlModel *model, StringInfo json)
 {

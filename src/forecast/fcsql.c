@@ -49,6 +49,7 @@ model_kind_of(Datum d)
 	return kind;
 }
 
+/* aiml_model_cached's loader for every forecasting kind. */
 static void *
 fc_load(const AimlModel *model, MemoryContext cxt)
 {
@@ -116,6 +117,7 @@ emit_rows(FunctionCallInfo fcinfo, const FcModel *fm, const FcPath *path)
 	}
 }
 
+/* A path with the fixed 80 and 95 levels first, then the model's own. */
 static void
 path_for_model(FcPath *path, const FcModel *fm, int h)
 {
@@ -193,6 +195,7 @@ fit_and_forecast(const double *y, int n, int season, int method, FcPath *path,
 	fc_model_predict(&fm, path);
 }
 
+/* qsort order of (score, candidate) pairs, best first. */
 static int
 cmp_score(const void *a, const void *b)
 {

@@ -21,6 +21,7 @@
 
 #define ACC_SLOTS 8
 
+/* The season argument when given (checked), else the detected one. */
 static int
 settle_season(FunctionCallInfo fcinfo, int argno, const double *y, int n,
 			  const char *caller)
@@ -36,6 +37,7 @@ settle_season(FunctionCallInfo fcinfo, int argno, const double *y, int n,
 	return fc_detect_season(y, n, 0);
 }
 
+/* The series argument, with at least min values. */
 static const double *
 series_arg(FunctionCallInfo fcinfo, int *n, int min, const char *caller)
 {
@@ -116,6 +118,7 @@ aiml_decompose(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Sample variance. */
 static double
 variance(const double *v, int n)
 {
@@ -233,6 +236,7 @@ aiml_sparkline(PG_FUNCTION_ARGS)
 
 /* ---- accuracy aggregates ---- */
 
+/* The accuracy state, changed in place when called by an aggregate. */
 static double *
 acc_state(FunctionCallInfo fcinfo, ArrayType **arr)
 {
@@ -249,6 +253,7 @@ acc_state(FunctionCallInfo fcinfo, ArrayType **arr)
 	return (double *) ARR_DATA_PTR(a);
 }
 
+/* Adds one (actual, predicted) pair to the accuracy sums. */
 static void
 acc_add(double *s, double a, double p)
 {
@@ -301,6 +306,7 @@ aiml_mase_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(arr);
 }
 
+/* Adds two partial accuracy states (parallel aggregation). */
 Datum
 aiml_accuracy_combine(PG_FUNCTION_ARGS)
 {
@@ -320,6 +326,7 @@ aiml_accuracy_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(arr);
 }
 
+/* The accuracy state as a final function sees it. */
 static const double *
 acc_final_state(FunctionCallInfo fcinfo)
 {
@@ -330,6 +337,7 @@ acc_final_state(FunctionCallInfo fcinfo)
 	return (const double *) ARR_DATA_PTR(a);
 }
 
+/* MAE from the accuracy state. */
 Datum
 aiml_mae_final(PG_FUNCTION_ARGS)
 {
@@ -340,6 +348,7 @@ aiml_mae_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(s[1] / s[0]);
 }
 
+/* RMSE from the accuracy state. */
 Datum
 aiml_rmse_final(PG_FUNCTION_ARGS)
 {
@@ -350,6 +359,7 @@ aiml_rmse_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sqrt(s[2] / s[0]));
 }
 
+/* MAPE (percent) from the accuracy state. */
 Datum
 aiml_mape_final(PG_FUNCTION_ARGS)
 {
@@ -360,6 +370,7 @@ aiml_mape_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(100 * s[3] / s[4]);
 }
 
+/* sMAPE (0..200) from the accuracy state. */
 Datum
 aiml_smape_final(PG_FUNCTION_ARGS)
 {
@@ -370,6 +381,7 @@ aiml_smape_final(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(s[5] / s[6]);
 }
 
+/* MASE from the accuracy state. */
 Datum
 aiml_mase_final(PG_FUNCTION_ARGS)
 {

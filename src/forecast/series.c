@@ -61,6 +61,7 @@ typedef struct FcOptions
 	char	   *method;
 } FcOptions;
 
+/* Errors unless 2 <= season <= n / 2. */
 void
 fc_check_season(int season, int n, const char *caller)
 {
@@ -72,6 +73,7 @@ fc_check_season(int season, int n, const char *caller)
 						 "leave it out to detect it.", n / 2)));
 }
 
+/* Errors unless 1 <= horizon <= FC_MAX_HORIZON. */
 void
 fc_check_horizon(int h)
 {
@@ -82,6 +84,7 @@ fc_check_horizon(int h)
 				 errhint("Forecast between 1 and %d steps ahead.", FC_MAX_HORIZON)));
 }
 
+/* Errors on NaN or infinite values. */
 void
 fc_check_values(const double *y, int n, const char *caller)
 {
@@ -93,6 +96,7 @@ fc_check_values(const double *y, int n, const char *caller)
 					 errhint("Filter out NaN and infinite values; missing timestamps are interpolated.")));
 }
 
+/* Errors when the series is shorter than the kind needs. */
 static void
 check_points(int n, int need, const char *caller)
 {
@@ -105,6 +109,7 @@ check_points(int n, int need, const char *caller)
 
 /* ---- the aggregate state ---- */
 
+/* An empty series state in the aggregate's context. */
 static SeriesState *
 state_new(MemoryContext cxt)
 {
@@ -116,6 +121,7 @@ state_new(MemoryContext cxt)
 	return st;
 }
 
+/* Room for more points, doubling; errors beyond FC_MAX_POINTS. */
 static void
 state_reserve(SeriesState *st, int64 more)
 {
@@ -134,6 +140,7 @@ state_reserve(SeriesState *st, int64 more)
 	st->v = repalloc_huge(st->v, sizeof(double) * st->cap);
 }
 
+/* Keeps a copy of the first options seen. */
 static void
 state_set_options(SeriesState *st, Jsonb *options, MemoryContext cxt)
 {
@@ -188,6 +195,7 @@ aiml_series_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/* Appends a partial series to another (parallel aggregation). */
 Datum
 aiml_series_combine(PG_FUNCTION_ARGS)
 {
@@ -209,6 +217,7 @@ aiml_series_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+/* Partial state to bytes: n, timestamps, values, options. */
 Datum
 aiml_series_serialize(PG_FUNCTION_ARGS)
 {
@@ -227,6 +236,7 @@ aiml_series_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P((bytea *) buf.data);
 }
 
+/* Bytes back to a partial state, every length checked. */
 Datum
 aiml_series_deserialize(PG_FUNCTION_ARGS)
 {
@@ -266,6 +276,7 @@ aiml_series_deserialize(PG_FUNCTION_ARGS)
 
 static const char *const method_choices[] = {"naive", "snaive", "drift", NULL};
 
+/* Parses the options a kind takes; the others are unknown keys. */
 static void
 parse_fc_options(Jsonb *options, AimlModelKind kind, FcOptions *o, const char *caller)
 {
@@ -301,6 +312,7 @@ parse_fc_options(Jsonb *options, AimlModelKind kind, FcOptions *o, const char *c
 
 /* ---- from rows to a regular series ---- */
 
+/* qsort order of points by timestamp. */
 static int
 cmp_point(const void *a, const void *b)
 {
@@ -310,6 +322,7 @@ cmp_point(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* qsort order of int64. */
 static int
 cmp_int64(const void *a, const void *b)
 {
@@ -485,18 +498,21 @@ series_final(FunctionCallInfo fcinfo, AimlModelKind kind, const char *caller, in
 	PG_RETURN_POINTER(fc_model_build(&fm));
 }
 
+/* aiml.ets's final function. */
 Datum
 aiml_ets_final(PG_FUNCTION_ARGS)
 {
 	return series_final(fcinfo, AIML_KIND_ETS, "aiml.ets", 5);
 }
 
+/* aiml.theta's final function. */
 Datum
 aiml_theta_final(PG_FUNCTION_ARGS)
 {
 	return series_final(fcinfo, AIML_KIND_THETA, "aiml.theta", 4);
 }
 
+/* aiml.baseline's final function. */
 Datum
 aiml_baseline_final(PG_FUNCTION_ARGS)
 {

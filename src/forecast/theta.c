@@ -49,6 +49,10 @@ ses_sse(const double *x, void *arg)
 	return isfinite(sse) ? sse : 1e300;
 }
 
+/*
+ * Simple exponential smoothing by least squares: alpha and the initial
+ * level; returns the final level and the error variance.
+ */
 static void
 ses_fit(const double *y, int n, double *alpha, double *level, double *sigma2)
 {
@@ -78,6 +82,7 @@ ses_fit(const double *y, int n, double *alpha, double *level, double *sigma2)
 	*sigma2 = sse / (n > 2 ? n - 2 : n);
 }
 
+/* Fits Theta (see the file header) to y. */
 void
 theta_fit(const double *y, int n, int m, ThetaFit *fit)
 {
@@ -131,6 +136,7 @@ theta_fit(const double *y, int n, int m, ThetaFit *fit)
 	pfree(x);
 }
 
+/* Theta's forecasts and intervals. */
 void
 theta_forecast(const ThetaFit *fit, FcPath *path)
 {
@@ -183,6 +189,7 @@ baseline_fit(const double *y, int n, int m, int method, BaselineFit *fit)
 	fit->sigma2 = cnt > 0 ? sse / cnt : 0;
 }
 
+/* The baselines' forecasts and intervals. */
 void
 baseline_forecast(const BaselineFit *fit, FcPath *path)
 {
