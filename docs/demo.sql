@@ -9,5 +9,7 @@ FROM model_metrics GROUP BY endpoint ORDER BY endpoint;
 
 \ir ../src/core/demo.sql
 \ir ../src/anomaly/demo.sql
+\ir ../src/forecast/demo.sql
 \ir ../src/extract/demo.sql
 \ir ../src/ingest/demo.sql
+

@@ -138,3 +138,14 @@ SELECT aiml.describe(forge.model('lstm', 6, ''::bytea));
 
 DROP TABLE sine, m, m_again, m_other, m_copy, two, g, pts;
 DROP FUNCTION forged(bytea, aiml.model);
+
+-- the two-argument aiml.forecast dispatches a one-series LSTM to the same forecast
+CREATE TABLE lstm_dispatch AS
+SELECT aiml.lstm_train($$SELECT 's', '2026-01-01'::timestamptz + i * interval '1 hour', 10 * sin(i / 4.0)
+                        FROM generate_series(1, 200) i$$,
+                       '{"window": 12, "horizon": 4, "hidden": 8, "epochs": 3, "seed": 1}') AS m;
+SELECT count(*) AS steps, bool_and(a.yhat = b.yhat AND a.ts = b.ts AND a.lo_95 = b.lo_95 AND a.hi_80 = b.hi_80) AS same,
+       bool_and(a.intervals IS NULL) AS no_further_levels
+FROM lstm_dispatch CROSS JOIN LATERAL aiml.forecast(m, 4) a
+     JOIN LATERAL aiml.forecast(m, 4, NULL) b USING (step);
+DROP TABLE lstm_dispatch;

@@ -14,6 +14,7 @@
 #include "core/scaler.h"
 #include "extract/ner.h"
 #include "forecast/lstm.h"
+#include "forecast/forecast.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
@@ -23,6 +24,9 @@ static const AimlModelKindInfo kinds[] = {
 	{AIML_KIND_IFOREST, "iforest", IFOREST_FORMAT_VERSION, iforest_describe},
 	{AIML_KIND_NER, "ner", NER_FORMAT_VERSION, ner_describe},
 	{AIML_KIND_LSTM, "lstm", LSTM_FORMAT_VERSION, lstm_describe},
+	{AIML_KIND_ETS, "ets", FC_FORMAT_VERSION, ets_describe},
+	{AIML_KIND_THETA, "theta", FC_FORMAT_VERSION, theta_describe},
+	{AIML_KIND_BASELINE, "baseline", FC_FORMAT_VERSION, baseline_describe},
 };
 
 const AimlModelKindInfo *

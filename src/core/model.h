@@ -39,6 +39,9 @@ typedef enum AimlModelKind
 {
 	AIML_KIND_SCALER = 1,
 	AIML_KIND_IFOREST = 2,
+	AIML_KIND_ETS = 3,
+	AIML_KIND_THETA = 4,
+	AIML_KIND_BASELINE = 5,		/* naive, seasonal naive, drift */
 	AIML_KIND_LSTM = 6,
 	AIML_KIND_NER = 10,
 	AIML_KIND_MAX_				/* one past the last kind; keep last */
