@@ -94,5 +94,12 @@ SELECT i, aiml.robust_zscore(v) OVER (ORDER BY i ROWS BETWEEN 4 PRECEDING AND CU
 FROM (VALUES (1, 1.0::float8), (2, 1.0), (3, 1.0), (4, 1.0), (5, 2.0), (6, 1.0), (7, NULL)) x(i, v);
 SELECT aiml.robust_zscore(v) OVER (ORDER BY i) FROM (VALUES (1, 1.0::float8), (2, 'NaN')) x(i, v);
 
+-- forecast intervals as a detector: train on the history, flag what falls
+-- outside the 95% interval of the next day's forecast
+WITH m AS (SELECT aiml.ets(ts, v) AS model FROM ts_data WHERE series = 'b' AND ts < '2026-01-09 00:00+00')
+SELECT bool_or(f.ts = '2026-01-09 08:00+00') AS spike_flagged, count(*) <= 3 AS few_flags
+FROM m, aiml.forecast(m.model, 24) f JOIN ts_data d ON d.ts = f.ts AND d.series = 'b'
+WHERE d.v NOT BETWEEN f.lo_95 AND f.hi_95;
+
 DROP VIEW flat;
 DROP TABLE ts_data, big_ts, parallel_answer;
