@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "core/rng.h"
+#include "core/stats.h"
 #include "forecast/forecast.h"
 #include "miscadmin.h"
 
@@ -634,7 +635,7 @@ ets_analytic_intervals(const EtsFit *fit, FcPath *path)
 	}
 	for (int l = 0; l < path->nlevels; l++)
 	{
-		double		z = fc_qnorm(0.5 + path->levels[l] / 200);
+		double		z = aiml_normal_quantile(0.5 + path->levels[l] / 200);
 
 		for (int i = 0; i < h; i++)
 		{

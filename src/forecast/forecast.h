@@ -125,7 +125,6 @@ typedef struct FcPath
 typedef double (*FcObjective) (const double *x, void *arg);
 extern int	fc_nelder_mead(FcObjective f, void *arg, double *x, const double *step,
 						   int dim, int max_evals, double reltol, double *fmin);
-extern double fc_qnorm(double p);
 
 /* decompose.c */
 extern void fc_acf(const double *y, int n, int maxlag, double *r);

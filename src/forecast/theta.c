@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "core/stats.h"
 #include "forecast/forecast.h"
 #include "miscadmin.h"
 
@@ -150,7 +151,7 @@ theta_forecast(const ThetaFit *fit, FcPath *path)
 		path->mean[i] = (fit->level + fit->drift * (i + fit->offset)) * s;
 		for (int l = 0; l < path->nlevels; l++)
 		{
-			double		z = fc_qnorm(0.5 + path->levels[l] / 200);
+			double		z = aiml_normal_quantile(0.5 + path->levels[l] / 200);
 
 			path->lo[l * h + i] = path->mean[i] - z * sd;
 			path->hi[l * h + i] = path->mean[i] + z * sd;
@@ -214,7 +215,7 @@ baseline_forecast(const BaselineFit *fit, FcPath *path)
 		}
 		for (int l = 0; l < path->nlevels; l++)
 		{
-			double		z = fc_qnorm(0.5 + path->levels[l] / 200);
+			double		z = aiml_normal_quantile(0.5 + path->levels[l] / 200);
 
 			path->lo[l * h + i] = path->mean[i] - z * sqrt(var);
 			path->hi[l * h + i] = path->mean[i] + z * sqrt(var);
