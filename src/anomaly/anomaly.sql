@@ -53,37 +53,22 @@ COMMENT ON FUNCTION aiml.anomaly_explain(aiml.model, float8[]) IS 'score, path l
 CREATE TYPE aiml.anomaly_point AS (ts timestamptz, value float8, expected float8, score float8, anomaly boolean);
 COMMENT ON TYPE aiml.anomaly_point IS 'a point of a series as a detector saw it: its value, the expected value, a robust z-like score and the verdict';
 
-CREATE FUNCTION aiml.detect_anomalies_accum(internal, timestamptz, float8) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_detect_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.detect_anomalies_accum(internal, timestamptz, float8) IS 'state function of aiml.detect_anomalies: collects the series';
-CREATE FUNCTION aiml.detect_anomalies_accum(internal, timestamptz, float8, jsonb) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_detect_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.detect_anomalies_accum(internal, timestamptz, float8, jsonb) IS 'state function of aiml.detect_anomalies with options';
-CREATE FUNCTION aiml.detect_anomalies_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_detect_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.detect_anomalies_combine(internal, internal) IS 'combine function of aiml.detect_anomalies';
-CREATE FUNCTION aiml.detect_anomalies_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'aiml_detect_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.detect_anomalies_serialize(internal) IS 'serial function of aiml.detect_anomalies';
-CREATE FUNCTION aiml.detect_anomalies_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_detect_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.detect_anomalies_deserialize(bytea, internal) IS 'deserial function of aiml.detect_anomalies';
 CREATE FUNCTION aiml.detect_anomalies_final(internal) RETURNS aiml.anomaly_point[]
     AS 'MODULE_PATHNAME', 'aiml_detect_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION aiml.detect_anomalies_final(internal) IS 'final function of aiml.detect_anomalies: orders the series and runs the detector';
 
 CREATE AGGREGATE aiml.detect_anomalies(ts timestamptz, value float8) (
-    SFUNC = aiml.detect_anomalies_accum, STYPE = internal,
-    COMBINEFUNC = aiml.detect_anomalies_combine,
-    SERIALFUNC = aiml.detect_anomalies_serialize, DESERIALFUNC = aiml.detect_anomalies_deserialize,
+    SFUNC = aiml.series_accum, STYPE = internal,
+    COMBINEFUNC = aiml.series_combine,
+    SERIALFUNC = aiml.series_serialize, DESERIALFUNC = aiml.series_deserialize,
     FINALFUNC = aiml.detect_anomalies_final,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE aiml.detect_anomalies(timestamptz, float8) IS 'the anomalous points of a time series (seasonal hybrid ESD, or a rolling robust z-score for short series)';
 CREATE AGGREGATE aiml.detect_anomalies(ts timestamptz, value float8, options jsonb) (
-    SFUNC = aiml.detect_anomalies_accum, STYPE = internal,
-    COMBINEFUNC = aiml.detect_anomalies_combine,
-    SERIALFUNC = aiml.detect_anomalies_serialize, DESERIALFUNC = aiml.detect_anomalies_deserialize,
+    SFUNC = aiml.series_accum, STYPE = internal,
+    COMBINEFUNC = aiml.series_combine,
+    SERIALFUNC = aiml.series_serialize, DESERIALFUNC = aiml.series_deserialize,
     FINALFUNC = aiml.detect_anomalies_final,
     PARALLEL = SAFE
 );

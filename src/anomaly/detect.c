@@ -1,9 +1,10 @@
 /*
  * detect.c: anomaly detectors for time series.
  *
- * aiml.detect_anomalies(ts, value [, options]) is an aggregate: it collects a
- * series (one per GROUP BY group), orders it by time and returns the
- * anomalous points as an array of aiml.anomaly_point.  Methods:
+ * aiml.detect_anomalies(ts, value [, options]) is an aggregate over the
+ * time-series state of core/series.h (one series per GROUP BY group); its
+ * final function orders the series by time and returns the anomalous points
+ * as an array of aiml.anomaly_point.  Methods:
  *
  *   robust_zscore  each point against the median and MAD of the `window`
  *                  points before it (a trailing window: the same answer a
@@ -30,6 +31,7 @@
 #include "core/arrays.h"
 #include "core/model.h"
 #include "core/options.h"
+#include "core/series.h"
 #include "core/stats.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -43,7 +45,6 @@
 #define MAD_SCALE 1.4826
 /* sqrt(pi / 2): the same for the mean absolute deviation. */
 #define MEAN_AD_SCALE 1.2533
-#define MAX_POINTS 10000000
 
 typedef enum DetectMethod
 {
@@ -64,15 +65,6 @@ typedef struct DetectOptions
 	double		max_anomalies;
 	bool		all;
 } DetectOptions;
-
-typedef struct DetectState
-{
-	DetectOptions opt;
-	int			n;
-	int			cap;
-	TimestampTz *ts;
-	double	   *v;
-} DetectState;
 
 /* One output point. */
 typedef struct Point
@@ -109,141 +101,9 @@ parse_detect_options(Jsonb *options, DetectOptions *o)
 		;
 }
 
-/* ---- the aggregate's state ---- */
-
-static DetectState *
-state_new(MemoryContext cxt, const DetectOptions *opt)
-{
-	DetectState *st = MemoryContextAllocZero(cxt, sizeof(DetectState));
-
-	st->opt = *opt;
-	return st;
-}
-
-static void
-state_add(MemoryContext cxt, DetectState *st, TimestampTz ts, double v)
-{
-	if (st->n == MAX_POINTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("aiml.detect_anomalies takes at most %d points per series", MAX_POINTS),
-				 errhint("Group the series more finely, e.g. by day.")));
-	if (st->n == st->cap)
-	{
-		st->cap = st->cap ? st->cap * 2 : 256;
-		st->ts = st->ts ? repalloc_huge(st->ts, sizeof(TimestampTz) * st->cap)
-			: MemoryContextAllocHuge(cxt, sizeof(TimestampTz) * st->cap);
-		st->v = st->v ? repalloc_huge(st->v, sizeof(double) * st->cap)
-			: MemoryContextAllocHuge(cxt, sizeof(double) * st->cap);
-	}
-	st->ts[st->n] = ts;
-	st->v[st->n] = v;
-	st->n++;
-}
-
-PG_FUNCTION_INFO_V1(aiml_detect_accum);
-PG_FUNCTION_INFO_V1(aiml_detect_combine);
-PG_FUNCTION_INFO_V1(aiml_detect_serialize);
-PG_FUNCTION_INFO_V1(aiml_detect_deserialize);
 PG_FUNCTION_INFO_V1(aiml_detect_final);
 PG_FUNCTION_INFO_V1(aiml_robust_zscore_accum);
 PG_FUNCTION_INFO_V1(aiml_robust_zscore_final);
-
-/* aiml_detect_accum(state, ts, value [, options]): a NULL value is a gap. */
-Datum
-aiml_detect_accum(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcxt;
-	DetectState *st = PG_ARGISNULL(0) ? NULL : (DetectState *) PG_GETARG_POINTER(0);
-	double		v;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "aiml_detect_accum called in non-aggregate context");
-	if (st == NULL)
-	{
-		DetectOptions opt;
-
-		parse_detect_options(PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_JSONB_P(3) : NULL, &opt);
-		st = state_new(aggcxt, &opt);
-	}
-	if (PG_ARGISNULL(2))
-		PG_RETURN_POINTER(st);
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("aiml.detect_anomalies got a NULL timestamp"),
-				 errhint("Filter rows without a timestamp out of the series.")));
-	v = PG_GETARG_FLOAT8(2);
-	if (!isfinite(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("aiml.detect_anomalies got a value that is %s", isnan(v) ? "NaN" : "infinite"),
-				 errhint("Replace it with NULL (a gap) or a finite value.")));
-	state_add(aggcxt, st, PG_GETARG_TIMESTAMPTZ(1), v);
-	PG_RETURN_POINTER(st);
-}
-
-Datum
-aiml_detect_combine(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcxt;
-	DetectState *a = PG_ARGISNULL(0) ? NULL : (DetectState *) PG_GETARG_POINTER(0);
-	DetectState *b = PG_ARGISNULL(1) ? NULL : (DetectState *) PG_GETARG_POINTER(1);
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "aiml_detect_combine called in non-aggregate context");
-	if (b == NULL)
-		PG_RETURN_POINTER(a);
-	if (a == NULL)
-		a = state_new(aggcxt, &b->opt);
-	for (int i = 0; i < b->n; i++)
-		state_add(aggcxt, a, b->ts[i], b->v[i]);
-	PG_RETURN_POINTER(a);
-}
-
-Datum
-aiml_detect_serialize(PG_FUNCTION_ARGS)
-{
-	DetectState *st = (DetectState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	aiml_write_bytes(&buf, &st->opt, sizeof(DetectOptions));
-	aiml_write_u32(&buf, st->n);
-	aiml_write_bytes(&buf, st->ts, sizeof(TimestampTz) * (Size) st->n);
-	aiml_write_f64s(&buf, st->v, st->n);
-	SET_VARSIZE(buf.data, buf.len);
-	PG_RETURN_BYTEA_P((bytea *) buf.data);
-}
-
-Datum
-aiml_detect_deserialize(PG_FUNCTION_ARGS)
-{
-	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
-	MemoryContext aggcxt;
-	AimlReader	r;
-	DetectOptions opt;
-	DetectState *st;
-	uint32		n;
-	const TimestampTz *ts;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "aiml_detect_deserialize called in non-aggregate context");
-	aiml_reader_init_bytes(&r, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw), "detect_anomalies state");
-	memcpy(&opt, aiml_read_bytes(&r, sizeof(DetectOptions)), sizeof(DetectOptions));
-	st = state_new(aggcxt, &opt);
-	n = aiml_read_count(&r, MAX_POINTS, "points");
-	ts = aiml_read_bytes(&r, sizeof(TimestampTz) * (Size) n);
-	st->cap = Max(n, 1);
-	st->n = n;
-	st->ts = MemoryContextAllocHuge(aggcxt, sizeof(TimestampTz) * st->cap);
-	st->v = MemoryContextAllocHuge(aggcxt, sizeof(double) * st->cap);
-	memcpy(st->ts, ts, sizeof(TimestampTz) * (Size) n);
-	aiml_read_f64s(&r, st->v, n);
-	aiml_reader_finish(&r);
-	PG_RETURN_POINTER(st);
-}
 
 /* ---- ordering the series ---- */
 
@@ -258,7 +118,7 @@ compare_by_ts(const void *a, const void *b)
 
 /* The series as points ordered by time; duplicate timestamps are an error. */
 static Point *
-ordered_points(DetectState *st)
+ordered_points(SeriesState *st)
 {
 	Point	   *p = palloc_extended(sizeof(Point) * Max(st->n, 1), MCXT_ALLOC_HUGE);
 
@@ -538,8 +398,9 @@ points_array(FunctionCallInfo fcinfo, Point *p, int n, bool all)
 Datum
 aiml_detect_final(PG_FUNCTION_ARGS)
 {
-	DetectState *st = PG_ARGISNULL(0) ? NULL : (DetectState *) PG_GETARG_POINTER(0);
-	DetectOptions *o;
+	SeriesState *st = PG_ARGISNULL(0) ? NULL : (SeriesState *) PG_GETARG_POINTER(0);
+	DetectOptions opt;
+	DetectOptions *o = &opt;
 	Point	   *p;
 	TimestampTz interval = 0;
 	int			season;
@@ -547,7 +408,7 @@ aiml_detect_final(PG_FUNCTION_ARGS)
 
 	if (st == NULL || st->n == 0)
 		PG_RETURN_NULL();
-	o = &st->opt;
+	parse_detect_options(st->options, o);
 	p = ordered_points(st);
 	if (st->n >= 2)
 		interval = median_interval(p, st->n);
@@ -568,7 +429,7 @@ aiml_detect_final(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("seasonal_esd needs two seasons (%d points), but the series has %d",
-							2 * season, st->n),
+							2 * season, (int) st->n),
 					 errhint("Use \"method\": \"robust_zscore\" for short series.")));
 		detect_seasonal_esd(p, st->n, o, season, interval);
 	}

@@ -102,6 +102,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION aiml.drop_model(text) IS 'delete a saved model; false when there was none of that name';
 
+-- the state of every aggregate over a time series (core/series.c)
+CREATE FUNCTION aiml.series_accum(internal, timestamptz, float8) RETURNS internal
+    AS 'MODULE_PATHNAME', 'aiml_series_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION aiml.series_accum(internal, timestamptz, float8, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'aiml_series_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.series_accum(internal, timestamptz, float8) IS 'transition function of the time-series aggregates (forecasting, detect_anomalies): collects (ts, value)';
+COMMENT ON FUNCTION aiml.series_accum(internal, timestamptz, float8, jsonb) IS 'transition function of the time-series aggregates: collects (ts, value) and the options';
+CREATE FUNCTION aiml.series_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'aiml_series_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.series_combine(internal, internal) IS 'combine function of the time-series aggregates: concatenates partial series';
+CREATE FUNCTION aiml.series_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'aiml_series_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.series_serialize(internal) IS 'serialize function of the time-series aggregates';
+CREATE FUNCTION aiml.series_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'aiml_series_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION aiml.series_deserialize(bytea, internal) IS 'deserialize function of the time-series aggregates';
+
 -- scaler: per-feature standardization, the reference model kind
 CREATE FUNCTION aiml.scaler_accum(internal, float8[]) RETURNS internal
     AS 'MODULE_PATHNAME', 'aiml_scaler_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -3,21 +3,6 @@
 
 -- training aggregates: the state is the series; combine concatenates, the
 -- final function sorts, regularizes and fits
-CREATE FUNCTION aiml.series_accum(internal, timestamptz, float8) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_series_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION aiml.series_accum(internal, timestamptz, float8, jsonb) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_series_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.series_accum(internal, timestamptz, float8) IS 'transition function of the forecasting aggregates: collects (ts, value)';
-COMMENT ON FUNCTION aiml.series_accum(internal, timestamptz, float8, jsonb) IS 'transition function of the forecasting aggregates: collects (ts, value) and the options';
-CREATE FUNCTION aiml.series_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_series_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.series_combine(internal, internal) IS 'combine function of the forecasting aggregates: concatenates partial series';
-CREATE FUNCTION aiml.series_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'aiml_series_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.series_serialize(internal) IS 'serialize function of the forecasting aggregates';
-CREATE FUNCTION aiml.series_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'aiml_series_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION aiml.series_deserialize(bytea, internal) IS 'deserialize function of the forecasting aggregates';
 CREATE FUNCTION aiml.ets_final(internal) RETURNS aiml.model
     AS 'MODULE_PATHNAME', 'aiml_ets_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION aiml.ets_final(internal) IS 'final function of aiml.ets: fits and selects the ETS model';
