@@ -23,6 +23,11 @@ DATA_built  = aiml--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/aiml--*--*.sql)
 EXTRA_CLEAN = $(DATA_built)
 
+# `make installcheck` runs the regression tests against an installed server
+# (PGHOST, PGPORT, PGUSER as for psql), as users of PGXS extensions expect;
+# `make test` runs them, and the TAP tests, on a throwaway cluster.
+REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
 LIBS_PKG    = openblas json-c libpcre2-8 libcurl libcrypto
 PG_CPPFLAGS = -I$(CURDIR)/src -DAIML_VERSION='"$(EXTVERSION)"' \
               $(shell pkg-config --cflags $(LIBS_PKG) 2>/dev/null)
