@@ -6,7 +6,7 @@
 # headers exist.  Plain `make` / `make install` need the packages already.
 
 EXTENSION   = aiml
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
 PG_CONFIG  ?= pg_config
 
 # Each module's SQL is the file named after its folder (src/anomaly/anomaly.sql),
@@ -20,7 +20,10 @@ MODULE_SQL  = src/core/core.sql $(strip $(foreach m,$(AIML_MODULES),\
 MODULE_big  = aiml
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = aiml--$(EXTVERSION).sql
-DATA        = $(wildcard upgrade/aiml--*--*.sql)
+# upgrade/: the frozen base scripts of released versions (so CREATE EXTENSION
+# aiml VERSION '0.1.0' works, and the upgrade test can start from it) and the
+# upgrade scripts aiml--A--B.sql between them.
+DATA        = $(wildcard upgrade/aiml--*.sql)
 EXTRA_CLEAN = $(DATA_built)
 
 # `make installcheck` runs the regression tests against an installed server
