@@ -4,9 +4,13 @@
 -- tables, views, types, policies, triggers, comments, privileges, dump
 -- configuration).  A change to the SQL of src/ without its upgrade script
 -- shows up here as a difference.
+-- It runs in a database of its own: other tests' objects may depend on aiml.
+SELECT current_database() AS home \gset
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS aiml;
+DROP DATABASE IF EXISTS aiml_upgrade;
 RESET client_min_messages;
+CREATE DATABASE aiml_upgrade;
+\c aiml_upgrade
 
 -- Every object of the extension with what defines it.
 CREATE FUNCTION pg_temp.aiml_objects() RETURNS TABLE (object text, detail text, comment text)
@@ -95,3 +99,6 @@ FROM fresh;
 UNION ALL
 (SELECT 'only when fresh', * FROM fresh EXCEPT SELECT 'only when fresh', * FROM upgraded)
 ORDER BY 2, 1;
+
+\c :home
+DROP DATABASE aiml_upgrade;
