@@ -521,6 +521,140 @@ gaz_get_table(void)
 	return g;
 }
 
+/* ---- the word lexicon ---- */
+
+/*
+ * One 8-byte slot per word, so a lookup costs one cache line: a 32-bit
+ * fingerprint of the word's hash (never 0; 0 = empty) and its value.
+ */
+typedef struct LexTable
+{
+	uint64	   *slots;
+	uint32		mask;			/* capacity - 1 */
+	uint32		count;
+} LexTable;
+
+static LexTable *lexicon = NULL;
+
+/* Mixed lower-cased hash of a word: low bits the slot, high bits the fingerprint. */
+static inline uint64
+lex_key(const char *p, int n)
+{
+	return ner_mix64(ner_hash_lower(p, n, NER_HASH_INIT));
+}
+
+#define LEX_FINGERPRINT(key) ((uint32) ((key) >> 32) | 1)
+
+/* Flags of one line's class letters and number (see make_lexicon.sh). */
+static uint32
+lex_value(const char *p)
+{
+	uint32		v = 0;
+	int			cls = -1;
+
+	for (; *p && *p != '\n'; p++)
+	{
+		switch (*p)
+		{
+			case 'l': v |= NER_LEX_LOWER; break;
+			case 'c': v |= NER_LEX_CAPITAL; break;
+			case 'u': v |= NER_LEX_UPPER; break;
+			case 'P': v |= NER_LEX_PERSON; break;
+			case 'L': v |= NER_LEX_LOCATION; break;
+			case 'O': v |= NER_LEX_OBJECT; break;
+			case 'G': v |= NER_LEX_GROUP; break;
+			case 'W': v |= NER_LEX_PROPER; break;
+			case 'D': v |= NER_LEX_PROPER_ADJ; break;
+			case 'n': v |= NER_LEX_NOUN; break;
+			case 'v': v |= NER_LEX_VERB; break;
+			case 'a': v |= NER_LEX_ADJ; break;
+			case 'r': v |= NER_LEX_ADV; break;
+			default:
+				if (*p >= '0' && *p <= '9')
+					cls = (cls < 0 ? 0 : cls * 10) + (*p - '0');
+				break;
+		}
+	}
+	if (cls >= 0 && cls < 255)
+		v |= (uint32) (cls + 1) << NER_LEX_CLASS_SHIFT;
+	return v;
+}
+
+/* Reads gazetteer/lexicon.txt once per backend; a failed read is retried later. */
+static const LexTable *
+lex_get_table(void)
+{
+	MemoryContext cxt;
+	LexTable   *t;
+
+	if (lexicon != NULL)
+		return lexicon;
+	cxt = AllocSetContextCreate(TopMemoryContext, "aiml lexicon", ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		char	   *path = psprintf("%s/lexicon.txt", ner_data_directory("gazetteer"));
+		FILE	   *f = AllocateFile(path, "r");
+		char		line[256];
+
+		if (f == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("lexicon file \"%s\" is missing: %m", path),
+					 errhint("Reinstall aiml with \"make install\".")));
+		t = MemoryContextAllocZero(cxt, sizeof(LexTable));
+		t->mask = (1 << 19) - 1;
+		t->slots = MemoryContextAllocExtended(cxt, sizeof(uint64) * (t->mask + 1),
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		while (fgets(line, sizeof(line), f) != NULL)
+		{
+			int			n = strcspn(line, " \r\n");
+			uint64		key;
+			uint32		fp,
+						i;
+
+			if (n == 0 || line[0] == '#')
+				continue;
+			if (t->count * 4 > t->mask * 3)
+				elog(ERROR, "lexicon has more words than its table holds");
+			key = lex_key(line, n);
+			fp = LEX_FINGERPRINT(key);
+			i = (uint32) key & t->mask;
+			while (t->slots[i] != 0 && (uint32) (t->slots[i] >> 32) != fp)
+				i = (i + 1) & t->mask;
+			if (t->slots[i] == 0)
+				t->count++;
+			t->slots[i] = ((uint64) fp << 32) | (uint32) t->slots[i] | lex_value(line + n);
+		}
+		FreeFile(f);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	lexicon = t;
+	return t;
+}
+
+/* The lexicon's flags and class of a word (any case), 0 when it has none. */
+uint32
+ner_lexicon_lookup(const char *word, int len)
+{
+	const LexTable *t = lex_get_table();
+	uint64		key = lex_key(word, len);
+	uint32		fp = LEX_FINGERPRINT(key);
+	uint32		i = (uint32) key & t->mask;
+
+	while (t->slots[i] != 0)
+	{
+		if ((uint32) (t->slots[i] >> 32) == fp)
+			return (uint32) t->slots[i];
+		i = (i + 1) & t->mask;
+	}
+	return 0;
+}
+
 /*
  * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
  * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.
