@@ -239,8 +239,14 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 		}
 		pfree(hits);
 		if (nfeat > NER_NFEAT_V1)
+		{
+			uint32	   *lex = palloc(sizeof(uint32) * n);
+
+			ner_lexicon_lookup_tokens(s, toks, n, lex);
 			for (int i = 0; i < n; i++)
-				ti[i].lex = ner_lexicon_lookup(s + toks[i].start, toks[i].end - toks[i].start);
+				ti[i].lex = lex[i];
+			pfree(lex);
+		}
 	}
 
 	for (int i = 0; i < n; i++)
@@ -931,14 +937,23 @@ tag_features(const NerModel *m, History *hist, const uint64 *keys, const uint32 
 {
 	const int16 *w = m->qweights + (m->ntables > 1 ? (Size) domain << m->bits : 0) * m->ntags;
 
-	emissions_q(w, m->ntags, m->nfeat, feats, n, acc, false);
 	if (hist)
 	{
+		/* one pass over static and history features, so both are prefetched */
 		uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
+		uint32		all[NER_MAX_SENTENCE * (NER_NFEAT + NER_NHIST)];
+		int			nf = m->nfeat + NER_NHIST;
 
 		history_features(hist, m->bits, keys, n, dyn);
-		emissions_q(w, m->ntags, NER_NHIST, dyn, n, acc, true);
+		for (int i = 0; i < n; i++)
+		{
+			memcpy(all + i * nf, feats + i * m->nfeat, sizeof(uint32) * m->nfeat);
+			memcpy(all + i * nf + m->nfeat, dyn + i * NER_NHIST, sizeof(uint32) * NER_NHIST);
+		}
+		emissions_q(w, m->ntags, nf, all, n, acc, false);
 	}
+	else
+		emissions_q(w, m->ntags, m->nfeat, feats, n, acc, false);
 	for (int i = 0; i < n * m->ntags; i++)
 		em[i] = (float) (acc[i] * m->qscale);
 	viterbi(m->trans, m->allowed, m->ntags, em, n, tags);

@@ -115,6 +115,8 @@ typedef struct NerGazHit
 #define NER_LEX_CLASS_SHIFT 16
 
 extern uint32 ner_lexicon_lookup(const char *word, int len);
+extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
+									  uint32 *out);
 
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
