@@ -955,7 +955,7 @@ pf_url(TextScan *sc, int p)
 	static const char *const schemes[] = {"http://", "https://", "ftp://", "www.", NULL};
 
 	for (int i = 0; schemes[i]; i++)
-		if (p + (int) strlen(schemes[i]) <= sc->len &&
+		if (schemes[i][0] == sc->s[p] && p + (int) strlen(schemes[i]) <= sc->len &&
 			memcmp(sc->s + p, schemes[i], strlen(schemes[i])) == 0)
 			return true;
 	return false;
@@ -1226,10 +1226,6 @@ pf_date_mdy(TextScan *sc, int p)
 static bool
 pf_date_relative(TextScan *sc, int p)
 {
-	static const char *const words[] = {
-		"a", "an", "in", "one", "two", "six", "ten", "next", "last", "this", "four", "five",
-		"nine", "today", "three", "seven", "eight", "eleven", "twelve", "tonight",
-	"tomorrow", "yesterday", NULL};
 	char		w[16];
 	int			n;
 
@@ -1244,11 +1240,14 @@ pf_date_relative(TextScan *sc, int p)
 	n = lower_word(sc, p, w, sizeof(w) - 1);
 	if (n < 0)
 		return true;
-	/* words is sorted by length */
-	for (int i = 0; n > 0 && words[i] && (int) strlen(words[i]) <= n; i++)
-		if ((int) strlen(words[i]) == n && memcmp(w, words[i], n) == 0)
-			return true;
-	return false;
+#define IS_WORD(lit) (n == sizeof(lit) - 1 && memcmp(w, lit, sizeof(lit) - 1) == 0)
+	return IS_WORD("a") || IS_WORD("an") || IS_WORD("in") || IS_WORD("one") ||
+		IS_WORD("two") || IS_WORD("six") || IS_WORD("ten") || IS_WORD("next") ||
+		IS_WORD("last") || IS_WORD("this") || IS_WORD("four") || IS_WORD("five") ||
+		IS_WORD("nine") || IS_WORD("today") || IS_WORD("three") || IS_WORD("seven") ||
+		IS_WORD("eight") || IS_WORD("eleven") || IS_WORD("twelve") || IS_WORD("tonight") ||
+		IS_WORD("tomorrow") || IS_WORD("yesterday");
+#undef IS_WORD
 }
 
 static bool
