@@ -801,7 +801,6 @@ struct TextScan
 /* Byte classes of the prefilters, bits of byte_class[] (built with the rules). */
 #define BC_EMAIL	0x01		/* [A-Za-z0-9._%+-] */
 #define BC_SEP		0x02		/* [ .-]: phone separators */
-#define BC_CURRENCY 0x04		/* first letters of currencies and multipliers */
 #define BC_UNIT		0x08		/* first letters of units */
 #define BC_NAME		0x10		/* inside capitalized names: letters ' - space, non-ASCII */
 #define BC_ORG_NAME 0x20		/* the same, digits & and comma */
@@ -849,7 +848,6 @@ init_byte_classes(void)
 	memset(byte_class, 0, sizeof(byte_class));
 	mark_bytes(byte_class, "A-Za-z0-9._%+-", BC_EMAIL);
 	mark_bytes(byte_class, " .-", BC_SEP);
-	mark_bytes(byte_class, "UEGJCANRISDPBMZKHTdepykmbt", BC_CURRENCY);
 	mark_bytes(byte_class, "KMGTPbkmunshdwycfglptoLCFHWVAvrq", BC_UNIT);
 	mark_bytes(byte_class, "A-Za-z'-", BC_NAME | BC_ORG_NAME);
 	mark_bytes(byte_class, space, BC_NAME | BC_ORG_NAME | BC_TITLE_END | BC_SPACE);
@@ -903,6 +901,8 @@ digits_at(TextScan *sc, int p, int n)
 static bool
 word_at(TextScan *sc, int p, const char *const *words, uint32 then)
 {
+	if (p >= sc->len)
+		return false;
 	for (int i = 0; words[i]; i++)
 	{
 		int			n;
@@ -1021,22 +1021,44 @@ pf_phone_intl(TextScan *sc, int p)
 	return DIGIT(c) || HI(c);
 }
 
+/*
+ * Bytes from p of shape ('d' an ASCII digit, 's' one of " .-", any other
+ * byte itself): 1 yes, 0 no, -1 a non-ASCII byte came first (maybe).
+ */
+static int
+shape_at(TextScan *sc, int p, const char *shape)
+{
+	for (int i = 0; shape[i]; i++)
+	{
+		int			c = AT(sc, p + i);
+
+		if (HI(c))
+			return -1;
+		if (shape[i] == 'd' ? !DIGIT(c) : shape[i] == 's' ? !IS(c, BC_SEP) : c != shape[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* (NXX) NXX-XXXX or NXX-NXX-XXXX at q (maybe). */
+static bool
+nanp_number_at(TextScan *sc, int q)
+{
+	return shape_at(sc, q, "dddsdddsdddd") != 0 || shape_at(sc, q, "(ddd)dddsdddd") != 0 ||
+		shape_at(sc, q, "(ddd) dddsdddd") != 0;
+}
+
 static bool
 pf_phone_nanp(TextScan *sc, int p)
 {
 	int			c = AT(sc, p);
-	int			d;
 
-	if (c == '+')
-		return AT(sc, p + 1) == '1' && IS(AT(sc, p + 2), BC_SEP);
-	if (c == '(' || HI(c))
+	if (HI(c) || nanp_number_at(sc, p))
 		return true;
-	if (c == '1' && IS(AT(sc, p + 1), BC_SEP))
+	if (c == '1' && IS(AT(sc, p + 1), BC_SEP) && nanp_number_at(sc, p + 2))
 		return true;
-	d = digits_at(sc, p, 3);
-	if (d >= 0)
-		return d == 1;
-	return IS(AT(sc, p + 3), BC_SEP);
+	return c == '+' && AT(sc, p + 1) == '1' && IS(AT(sc, p + 2), BC_SEP) &&
+		nanp_number_at(sc, p + 3);
 }
 
 static bool
@@ -1084,10 +1106,49 @@ number_then(TextScan *sc, int p, bool commas, uint32 follow)
 	return HI(c) || IS(c, follow);
 }
 
+/* A currency code or word (then a non-word byte) at q, or a non-ASCII byte. */
+static bool
+currency_at(TextScan *sc, int q)
+{
+	static const char *const currencies[] = {
+		"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "RMB", "INR", "SEK",
+		"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
+	"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
+
+	return HI(AT(sc, q)) || word_at(sc, q, currencies, 0);
+}
+
+/* 40 EUR, 5 dollars, 1.2 billion dollars: the number, a multiplier, a currency. */
 static bool
 pf_money_after(TextScan *sc, int p)
 {
-	return number_then(sc, p, true, BC_CURRENCY);
+	static const char *const multipliers[] = {
+	"k", "K", "m", "M", "bn", "mn", "thousand", "million", "billion", "trillion", NULL};
+	bool		hi;
+	int			q = number_end(sc, p, true, &hi);
+
+	if (hi || HI(AT(sc, p)))
+		return true;
+	if (q == p || !DIGIT(AT(sc, q - 1)))
+		return false;
+	if (SPACE(AT(sc, q)))
+		q++;
+	if (currency_at(sc, q))
+		return true;
+	for (int i = 0; multipliers[i]; i++)
+	{
+		int			n = strlen(multipliers[i]);
+		int			e = q + n;
+
+		if (q + n > sc->len || memcmp(sc->s + q, multipliers[i], n) != 0 ||
+			(WORDCHAR(AT(sc, e)) && !HI(AT(sc, e))))
+			continue;
+		if (SPACE(AT(sc, e)))
+			e++;
+		if (currency_at(sc, e))
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -1223,6 +1284,79 @@ pf_date_mdy(TextScan *sc, int p)
 	return p < 0 || (p > 0 && (DIGIT(AT(sc, p)) || HI(AT(sc, p))));
 }
 
+/*
+ * The word after spaces (\s+) at q, lower-cased into w[16]: its length, 0
+ * when there is none, -1 when a non-ASCII byte makes it uncertain.
+ */
+static int
+word_after_spaces(TextScan *sc, int q, char *w)
+{
+	q = skip_spaces(sc, q);
+	if (q <= 0)
+		return q;
+	return lower_word(sc, q, w, 15);
+}
+
+#define IS_WORD(w, n, lit) ((n) == sizeof(lit) - 1 && memcmp(w, lit, sizeof(lit) - 1) == 0)
+
+/* A count written as a word (a, an, one ... twelve). */
+static bool
+count_word(const char *w, int n)
+{
+	return IS_WORD(w, n, "a") || IS_WORD(w, n, "an") || IS_WORD(w, n, "one") ||
+		IS_WORD(w, n, "two") || IS_WORD(w, n, "three") || IS_WORD(w, n, "four") ||
+		IS_WORD(w, n, "five") || IS_WORD(w, n, "six") || IS_WORD(w, n, "seven") ||
+		IS_WORD(w, n, "eight") || IS_WORD(w, n, "nine") || IS_WORD(w, n, "ten") ||
+		IS_WORD(w, n, "eleven") || IS_WORD(w, n, "twelve");
+}
+
+/* days?, weeks?, months?, years? after spaces at q (maybe). */
+static bool
+unit_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n = word_after_spaces(sc, q, w);
+
+	if (n > 0 && w[n - 1] == 's')
+		n--;
+	return n < 0 || IS_WORD(w, n, "day") || IS_WORD(w, n, "week") ||
+		IS_WORD(w, n, "month") || IS_WORD(w, n, "year");
+}
+
+/* A count (1 to 3 digits or a count word) and a unit after spaces at q (maybe). */
+static bool
+count_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n;
+	int			k = 0;
+
+	q = skip_spaces(sc, q);
+	if (q < 0 || HI(AT(sc, q)))
+		return true;
+	if (q == 0)
+		return false;
+	while (k < 3 && DIGIT(AT(sc, q + k)))
+		k++;
+	if (k > 0)
+		return HI(AT(sc, q + k)) || unit_after(sc, q + k);
+	n = lower_word(sc, q, w, 15);
+	return n < 0 || (count_word(w, n) && unit_after(sc, q + n));
+}
+
+/* week, month, year or a weekday after spaces at q (maybe). */
+static bool
+period_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n = word_after_spaces(sc, q, w);
+
+	return n < 0 || IS_WORD(w, n, "week") || IS_WORD(w, n, "month") ||
+		IS_WORD(w, n, "year") || IS_WORD(w, n, "monday") || IS_WORD(w, n, "tuesday") ||
+		IS_WORD(w, n, "wednesday") || IS_WORD(w, n, "thursday") || IS_WORD(w, n, "friday") ||
+		IS_WORD(w, n, "saturday") || IS_WORD(w, n, "sunday");
+}
+
 static bool
 pf_date_relative(TextScan *sc, int p)
 {
@@ -1235,19 +1369,19 @@ pf_date_relative(TextScan *sc, int p)
 
 		while (k < 3 && DIGIT(AT(sc, p + k)))
 			k++;
-		return k == 0 || SPACE(AT(sc, p + k)) || HI(AT(sc, p + k));
+		return k == 0 || HI(AT(sc, p + k)) || unit_after(sc, p + k);
 	}
-	n = lower_word(sc, p, w, sizeof(w) - 1);
+	n = lower_word(sc, p, w, 15);
 	if (n < 0)
 		return true;
-#define IS_WORD(lit) (n == sizeof(lit) - 1 && memcmp(w, lit, sizeof(lit) - 1) == 0)
-	return IS_WORD("a") || IS_WORD("an") || IS_WORD("in") || IS_WORD("one") ||
-		IS_WORD("two") || IS_WORD("six") || IS_WORD("ten") || IS_WORD("next") ||
-		IS_WORD("last") || IS_WORD("this") || IS_WORD("four") || IS_WORD("five") ||
-		IS_WORD("nine") || IS_WORD("today") || IS_WORD("three") || IS_WORD("seven") ||
-		IS_WORD("eight") || IS_WORD("eleven") || IS_WORD("twelve") || IS_WORD("tonight") ||
-		IS_WORD("tomorrow") || IS_WORD("yesterday");
-#undef IS_WORD
+	if (IS_WORD(w, n, "today") || IS_WORD(w, n, "tonight") || IS_WORD(w, n, "yesterday") ||
+		IS_WORD(w, n, "tomorrow"))
+		return true;
+	if (IS_WORD(w, n, "next") || IS_WORD(w, n, "last") || IS_WORD(w, n, "this"))
+		return period_after(sc, p + n);
+	if (IS_WORD(w, n, "in"))
+		return count_after(sc, p + n);
+	return count_word(w, n) && unit_after(sc, p + n);
 }
 
 static bool
