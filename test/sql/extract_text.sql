@@ -77,7 +77,7 @@ BEGIN
             format('Regards, %s', pg_temp.pick(first)))
         END
     FROM generate_series(1, n) i,
-         LATERAL (SELECT (ARRAY['access', 'app', 'syslog', 'ticket', 'access', 'app', 'ticket'])[1 + (i * 7919) % 7] AS k) kk;
+         LATERAL (SELECT (ARRAY['access', 'app', 'syslog', 'ticket', 'access', 'app', 'ticket'])[1 + (i::bigint * 7919) % 7] AS k) kk;
 END
 $fn$;
 
