@@ -1790,15 +1790,18 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
 /*
  * Capitalised gazetteer phrases: countries, regions, cities; organizations.
  * A phrase whose first token is a word without a capital is never kept, so
- * only the other tokens are looked up, each with the few tokens a phrase
- * starting there can have.
+ * only the other tokens need a lookup.  ner_gazetteer_lookup does up to
+ * NER_GAZ_MAX_WORDS probes per token it is given: a sentence with many such
+ * tokens is looked up whole, one with few token by token, each with the
+ * tokens a phrase starting there can have (about 10 probes).
  */
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
 {
 	NerTokenizer tz;
 	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
-	NerGazHit	hits[NER_GAZ_MAX_WORDS];
+	NerGazHit  *hits = palloc(sizeof(NerGazHit) * NER_MAX_SENTENCE);
+	bool	   *wanted = palloc(sizeof(bool) * NER_MAX_SENTENCE);
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			location = label_number("LOCATION"),
 				org = label_number("ORG");
@@ -1807,21 +1810,34 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
+		int			nwanted = 0;
+		bool		whole;
+
 		for (int i = 0; i < n; i++)
 		{
+			wanted[i] = !(toks[i].flags & NER_TOK_WORD) ||
+				ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8);
+			nwanted += wanted[i];
+		}
+		whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;
+		if (whole)
+			ner_gazetteer_lookup(s, toks, n, hits);
+		for (int i = 0; i < n; i++)
+		{
+			NerGazHit  *h = &hits[i];
 			int			k;
 			int			label;
 
-			if ((toks[i].flags & NER_TOK_WORD) &&
-				!ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8))
+			if (!wanted[i])
 				continue;
-			ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), hits);
-			k = hits[0].length;
+			if (!whole)
+				ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), h);
+			k = h->length;
 			if (k == 0 || !all_capitalised(s, toks + i, k, utf8))
 				continue;
-			if (hits[0].begin & NER_GAZ_LOCATION)
+			if (h->begin & NER_GAZ_LOCATION)
 				label = location;
-			else if (hits[0].begin & NER_GAZ_ORG)
+			else if (h->begin & NER_GAZ_ORG)
 				label = org;
 			else
 				continue;
@@ -1833,6 +1849,8 @@ run_gazetteer(Candidates *c, const char *s, int len)
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(toks);
+	pfree(hits);
+	pfree(wanted);
 }
 
 /*
