@@ -801,6 +801,7 @@ struct TextScan
 /* Byte classes of the prefilters, bits of byte_class[] (built with the rules). */
 #define BC_EMAIL	0x01		/* [A-Za-z0-9._%+-] */
 #define BC_SEP		0x02		/* [ .-]: phone separators */
+#define BC_CURRENCY 0x04		/* first letters of currency codes and words */
 #define BC_UNIT		0x08		/* first letters of units */
 #define BC_NAME		0x10		/* inside capitalized names: letters ' - space, non-ASCII */
 #define BC_ORG_NAME 0x20		/* the same, digits & and comma */
@@ -848,6 +849,7 @@ init_byte_classes(void)
 	memset(byte_class, 0, sizeof(byte_class));
 	mark_bytes(byte_class, "A-Za-z0-9._%+-", BC_EMAIL);
 	mark_bytes(byte_class, " .-", BC_SEP);
+	mark_bytes(byte_class, "UEGJCANRISDPBMZKHTdepy", BC_CURRENCY);
 	mark_bytes(byte_class, "KMGTPbkmunshdwycfglptoLCFHWVAvrq", BC_UNIT);
 	mark_bytes(byte_class, "A-Za-z'-", BC_NAME | BC_ORG_NAME);
 	mark_bytes(byte_class, space, BC_NAME | BC_ORG_NAME | BC_TITLE_END | BC_SPACE);
@@ -1115,7 +1117,7 @@ currency_at(TextScan *sc, int q)
 		"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
 	"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
 
-	return HI(AT(sc, q)) || word_at(sc, q, currencies, 0);
+	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, currencies, 0));
 }
 
 /* 40 EUR, 5 dollars, 1.2 billion dollars: the number, a multiplier, a currency. */
@@ -1137,9 +1139,13 @@ pf_money_after(TextScan *sc, int p)
 		return true;
 	for (int i = 0; multipliers[i]; i++)
 	{
-		int			n = strlen(multipliers[i]);
-		int			e = q + n;
+		int			n;
+		int			e;
 
+		if (multipliers[i][0] != AT(sc, q))
+			continue;
+		n = strlen(multipliers[i]);
+		e = q + n;
 		if (q + n > sc->len || memcmp(sc->s + q, multipliers[i], n) != 0 ||
 			(WORDCHAR(AT(sc, e)) && !HI(AT(sc, e))))
 			continue;
@@ -1995,7 +2001,18 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 	return kept;
 }
 
-/* The wanted labels from the labels argument (NULL: all). */
+/* The last labels argument of a call site and the labels it wants (fn_extra). */
+typedef struct WantedCache
+{
+	ArrayType  *labels;
+	bool		want[NLABELS];
+} WantedCache;
+
+/*
+ * The wanted labels from the labels argument (NULL: all).  A call site
+ * usually passes the same array on every row, so the last one is kept with
+ * its answer in fn_extra.
+ */
 static void
 wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 {
@@ -2003,6 +2020,7 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
+	WantedCache *cache = fcinfo->flinfo->fn_extra;
 
 	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
 	{
@@ -2011,6 +2029,12 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 		return;
 	}
 	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (cache != NULL && VARSIZE(cache->labels) == VARSIZE(arr) &&
+		memcmp(cache->labels, arr, VARSIZE(arr)) == 0)
+	{
+		memcpy(c->want, cache->want, sizeof(c->want));
+		return;
+	}
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -2028,6 +2052,14 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 					 errhint("Valid labels are EMAIL, URL, UUID, CREDIT_CARD, IP, PHONE, MONEY, PERCENT, QUANTITY, DATE, TIME, ORG, PERSON and LOCATION.")));
 		c->want[l] = true;
 	}
+	if (cache == NULL)
+		cache = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WantedCache));
+	else
+		pfree(cache->labels);
+	cache->labels = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
+	memcpy(cache->labels, arr, VARSIZE(arr));
+	memcpy(cache->want, c->want, sizeof(c->want));
 }
 
 /* Reference day (Julian) of the reference timestamptz in the session's time zone. */
@@ -2110,7 +2142,9 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 	int			byte_pos = 0;
 	int64		char_pos = 1;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* the executor's descriptor, when it gives one, saves building it per call */
+	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	if (n > 1)
 		qsort(rows, n, sizeof(EntityRow), row_cmp);
 	for (int i = 0; i < n; i++)
