@@ -80,3 +80,58 @@ SELECT length(t) > 10000000 AS over_10_mb FROM entities_big;
 SELECT label, count(*) FROM entities_big, aiml.extract_entities(t, ARRAY['EMAIL', 'DATE']) GROUP BY label ORDER BY label;
 DROP TABLE entities_big;
 DROP FUNCTION ents;
+
+-- One scanner instead of one pass per rule: the rows must not change.  About
+-- 1.6 MB of generated log and ticket text (test/sql/extract_text.sql) and of
+-- a token soup made to sit on the edges of the rules; the per-label counts
+-- and digests of every row below are those of the implementation that ran
+-- each rule's pattern over the whole text (computed with it before the
+-- scanner replaced it).  The rule-label digests depend on the rules only;
+-- the all-label ones also on the default model (its digest is printed), so
+-- a new model changes them.
+\set ECHO none
+\i test/sql/extract_text.sql
+\set ECHO all
+CREATE TABLE entities_docs AS
+SELECT 'text' AS src, doc, body FROM pg_temp.extract_text(0.5, 2800)
+UNION ALL SELECT 'soup', doc, body FROM pg_temp.extract_soup(0.25, 3000);
+SELECT src, count(*), sum(octet_length(body)) AS bytes FROM entities_docs GROUP BY src ORDER BY src;
+CREATE TABLE entities_rule_rows AS
+SELECT d.src, d.doc, e.*
+FROM entities_docs d,
+     aiml.extract_entities(d.body, ARRAY['EMAIL', 'URL', 'UUID', 'CREDIT_CARD', 'IP', 'PHONE',
+                                         'MONEY', 'PERCENT', 'QUANTITY', 'DATE', 'TIME'],
+                           '2026-11-23 10:00+00') e;
+CREATE TABLE entities_all_rows AS
+SELECT d.src, d.doc, e.*
+FROM entities_docs d, aiml.extract_entities(d.body, NULL, '2026-11-23 10:00+00') e;
+SELECT src, label, count(*) FROM entities_all_rows GROUP BY src, label ORDER BY src, label;
+SELECT 'rule labels' AS labels, src,
+       md5(string_agg(concat_ws('|', doc, label, text, normalized, start_pos, end_pos, score), E'\n'
+                      ORDER BY doc, start_pos))
+           = CASE src WHEN 'text' THEN 'b8cdbcb3a851d2638b19846bd6f177fa'
+                      ELSE '8587bb3003e4861a7232e47b95868861' END AS unchanged
+FROM entities_rule_rows GROUP BY src
+UNION ALL
+SELECT 'all labels', src,
+       md5(string_agg(concat_ws('|', doc, label, text, normalized, start_pos, end_pos, score), E'\n'
+                      ORDER BY doc, start_pos))
+           = CASE src WHEN 'text' THEN 'bb2aa0b2264f8feebae369c5858c7204'
+                      ELSE 'caae76831699851e6d4df863813ac2d8' END
+FROM entities_all_rows GROUP BY src
+ORDER BY 1 DESC, 2;
+SELECT md5(aiml.model_send(aiml.ner_default_model())) AS default_model_md5;
+DROP TABLE entities_docs, entities_rule_rows, entities_all_rows;
+
+-- inputs that would make a scanner quadratic (runs it must not rescan from
+-- every position, names far from their suffix) finish in linear time
+SELECT n, count(e.label)
+FROM (VALUES ('run', repeat('a', 400000) || '@example.com'),
+             ('dots', repeat('1.', 200000)),
+             ('colons', repeat('ab:', 140000)),
+             ('names', repeat('Abc Def ', 60000) || 'Inc'),
+             ('commas', repeat('Abc, ', 80000)),
+             ('digits', repeat('4111 ', 80000)),
+             ('signs', repeat('$1,0', 100000))) t(n, s)
+LEFT JOIN LATERAL aiml.extract_entities(s) e ON true
+GROUP BY n ORDER BY n;

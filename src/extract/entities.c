@@ -6,8 +6,12 @@
  *
  * Each rule is a PCRE2 pattern (compiled with JIT once per backend) and a
  * handler that validates a match (Luhn, octets, calendar dates) and writes
- * its normalized form.  Every rule scans the text once from left to right,
- * and so do the gazetteer and the tagger, so the cost is linear in the text.
+ * its normalized form.  One scanner walks the text once for all rules: at
+ * each character it picks the rules a match could start with there (by the
+ * byte, the byte before it and a prefilter that looks a few bytes ahead)
+ * and runs only their patterns, anchored; the matches are exactly those of
+ * one unanchored scan per rule (see run_rules).  The gazetteer and the
+ * tagger walk the text once more each, so the cost is linear in the text.
  *
  * Overlaps: candidates are taken longest first (in characters), then by
  * label priority (the order of label_names below), then leftmost, then
@@ -70,10 +74,25 @@ typedef struct RuleMatch
 
 typedef bool (*RuleHandler) (RuleMatch *m);
 
+/* State of the scanner (see run_rules) that prefilters read. */
+typedef struct TextScan TextScan;
+
+/*
+ * A necessary condition for a match of a rule starting at byte p: false
+ * only when the pattern provably cannot match there.
+ */
+typedef bool (*RulePrefilter) (TextScan *sc, int p);
+
 /*
  * A rule: its label, pattern and handler, and the bytes a match cannot do
  * without ('0' stands for any digit), so a text without them skips the rule
  * without running its pattern; most short texts skip most rules.
+ *
+ * For the scanner: the ASCII bytes a match can start with (first; "a-z"
+ * ranges), whether it can start with a non-ASCII character (a Unicode digit,
+ * capital or currency sign), the ASCII characters that cannot come right
+ * before a match (not_after: the pattern's lookbehind or \b), and a
+ * prefilter that looks a few bytes ahead.
  */
 typedef struct Rule
 {
@@ -81,6 +100,10 @@ typedef struct Rule
 	const char *pattern;
 	RuleHandler handler;
 	const char *needs;
+	const char *first;
+	bool		non_ascii_first;
+	const char *not_after;
+	RulePrefilter maybe;
 } Rule;
 
 /* Group g of the match as (pointer, length); false when it did not take part. */
@@ -741,55 +764,850 @@ rule_city_state(RuleMatch *m)
 	return true;
 }
 
+/* ---- the scanner's prefilters ---- */
+
+/*
+ * The scanner (run_rules) tries a rule's pattern, anchored, only at the
+ * positions where its prefilter says a match may start.  A prefilter reads
+ * ASCII only: on any non-ASCII byte it answers "maybe" and leaves the
+ * decision to PCRE2, because with PCRE2_UCP \d, \s, \w and \p{Lu} also
+ * match non-ASCII characters (and caseless s matches U+017F).  So each
+ * answer "no" holds for the pattern as PCRE2 reads it, and the matches are
+ * those of a scan of the whole text with the pattern.
+ *
+ * Three rules need a word far ahead (a company suffix, "University", ", ST"):
+ * their prefilters ask for the next such word and the next character that
+ * cannot occur inside the name, both kept in TextScan and only moved forward,
+ * so they cost one pass over the text in all.
+ */
+struct TextScan
+{
+	const char *s;
+	int			len;
+	int			org_break;		/* next byte >= the asking p that ends an ORG name */
+	int			org_suffix;		/* next company suffix after it */
+	int			name_break;		/* same for the capitalized names of the rules */
+	int			named_suffix;	/* next University, College... */
+};
+
+#define AT(sc, i) ((i) < (sc)->len ? (unsigned char) (sc)->s[i] : 0)
+#define HI(c) ((c) >= 0x80)
+#define DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define SPACE(c) ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
+#define LETTER(c) (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+#define WORDCHAR(c) (LETTER(c) || DIGIT(c) || (c) == '_')
+#define HEX(c) (DIGIT(c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+
+/* Byte classes of the prefilters, bits of byte_class[] (built with the rules). */
+#define BC_EMAIL	0x01		/* [A-Za-z0-9._%+-] */
+#define BC_SEP		0x02		/* [ .-]: phone separators */
+#define BC_CURRENCY 0x04		/* first letters of currency codes and words */
+#define BC_UNIT		0x08		/* first letters of units */
+#define BC_NAME		0x10		/* inside capitalized names: letters ' - space, non-ASCII */
+#define BC_ORG_NAME 0x20		/* the same, digits & and comma */
+#define BC_TITLE_END 0x40		/* after a title: . or space */
+#define BC_SPACE	0x80
+
+static uint32 byte_class[256];
+
+/* The bytes of spec ("A-Za-z0-9._-": ranges and single bytes) as a set. */
+static void
+spec_bytes(const char *spec, bool *set)
+{
+	memset(set, 0, 256 * sizeof(bool));
+	for (const unsigned char *c = (const unsigned char *) spec; *c; c++)
+	{
+		if (c[1] == '-' && c[2] != '\0')
+		{
+			for (int b = c[0]; b <= c[2]; b++)
+				set[b] = true;
+			c += 2;
+		}
+		else
+			set[*c] = true;
+	}
+}
+
+/* Sets bit in the entries of masks[] of the bytes of spec. */
+static void
+mark_bytes(uint32 *masks, const char *spec, uint32 bit)
+{
+	bool		set[256];
+
+	spec_bytes(spec, set);
+	for (int b = 0; b < 256; b++)
+		if (set[b])
+			masks[b] |= bit;
+}
+
+/* Fills byte_class[]. */
+static void
+init_byte_classes(void)
+{
+	const char *space = " \t\n\v\f\r";
+
+	memset(byte_class, 0, sizeof(byte_class));
+	mark_bytes(byte_class, "A-Za-z0-9._%+-", BC_EMAIL);
+	mark_bytes(byte_class, " .-", BC_SEP);
+	mark_bytes(byte_class, "UEGJCANRISDPBMZKHTdepy", BC_CURRENCY);
+	mark_bytes(byte_class, "KMGTPbkmunshdwycfglptoLCFHWVAvrq", BC_UNIT);
+	mark_bytes(byte_class, "A-Za-z'-", BC_NAME | BC_ORG_NAME);
+	mark_bytes(byte_class, space, BC_NAME | BC_ORG_NAME | BC_TITLE_END | BC_SPACE);
+	mark_bytes(byte_class, "0-9&,", BC_ORG_NAME);
+	mark_bytes(byte_class, ".", BC_TITLE_END);
+	for (int b = 0x80; b < 256; b++)
+		byte_class[b] |= BC_NAME | BC_ORG_NAME;
+}
+
+#define IS(c, bc) ((byte_class[(unsigned char) (c)] & (bc)) != 0)
+
+/* Position after a run of [0-9.] (and , when commas) from p; *hi when a non-ASCII byte ends it. */
+static int
+number_end(TextScan *sc, int p, bool commas, bool *hi)
+{
+	int			c;
+
+	while ((c = AT(sc, p)) != 0 && (DIGIT(c) || c == '.' || (commas && c == ',')))
+		p++;
+	*hi = HI(c);
+	return p;
+}
+
+/* The byte after an optional ASCII space at p. */
+static int
+after_space(TextScan *sc, int p)
+{
+	return SPACE(AT(sc, p)) ? AT(sc, p + 1) : AT(sc, p);
+}
+
+/* -1: n ASCII digits from p, 0: not, 1: a non-ASCII byte among them. */
+static int
+digits_at(TextScan *sc, int p, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		int			c = AT(sc, p + i);
+
+		if (HI(c))
+			return 1;
+		if (!DIGIT(c))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * One of words (NULL-terminated) at p, followed by a byte of class then (or
+ * any non-ASCII byte); then 0: followed by a non-word byte or the end.
+ */
+static bool
+word_at(TextScan *sc, int p, const char *const *words, uint32 then)
+{
+	if (p >= sc->len)
+		return false;
+	for (int i = 0; words[i]; i++)
+	{
+		int			n;
+		int			c;
+
+		if (words[i][0] != sc->s[p])
+			continue;
+		n = strlen(words[i]);
+		if (p + n > sc->len || memcmp(sc->s + p, words[i], n) != 0)
+			continue;
+		c = AT(sc, p + n);
+		if (HI(c) || (then == 0 ? !WORDCHAR(c) : IS(c, then)))
+			return true;
+	}
+	return false;
+}
+
+/* The letters from p lower-cased into buf (at most max); -1 on a non-ASCII byte. */
+static int
+lower_word(TextScan *sc, int p, char *buf, int max)
+{
+	int			n = 0;
+	int			c;
+
+	while ((c = AT(sc, p + n)) != 0 && LETTER(c))
+	{
+		if (n == max)
+			return 0;
+		buf[n++] = c | 0x20;
+	}
+	if (HI(c))
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static bool
+pf_email(TextScan *sc, int p)
+{
+	int			c;
+
+	while ((c = AT(sc, p)) != 0 && IS(c, BC_EMAIL))
+		p++;
+	return c == '@';
+}
+
+static bool
+pf_url(TextScan *sc, int p)
+{
+	static const char *const schemes[] = {"http://", "https://", "ftp://", "www.", NULL};
+
+	for (int i = 0; schemes[i]; i++)
+		if (schemes[i][0] == sc->s[p] && p + (int) strlen(schemes[i]) <= sc->len &&
+			memcmp(sc->s + p, schemes[i], strlen(schemes[i])) == 0)
+			return true;
+	return false;
+}
+
+static bool
+pf_uuid(TextScan *sc, int p)
+{
+	for (int i = 0; i < 8; i++)
+		if (!HEX(AT(sc, p + i)))
+			return false;
+	return AT(sc, p + 8) == '-';
+}
+
+static bool
+pf_card(TextScan *sc, int p)
+{
+	int			d = digits_at(sc, p, 4);
+	int			c = AT(sc, p + 4);
+
+	if (d >= 0)
+		return d == 1;
+	if (c == ' ' || c == '-')
+		c = AT(sc, p + 5);
+	return DIGIT(c) || HI(c);
+}
+
+static bool
+pf_ipv4(TextScan *sc, int p)
+{
+	int			k = 0;
+	int			c;
+
+	while (k < 3 && DIGIT(AT(sc, p + k)))
+		k++;
+	c = AT(sc, p + k);
+	if (HI(c))
+		return true;
+	return k > 0 && c == '.' && (DIGIT(AT(sc, p + k + 1)) || HI(AT(sc, p + k + 1)));
+}
+
+/* The run of hex digits and colons from p holds two colons (the pattern's lookahead). */
+static bool
+pf_ipv6(TextScan *sc, int p)
+{
+	int			colons = 0;
+	int			c;
+
+	while ((c = AT(sc, p)) != 0 && (HEX(c) || c == ':'))
+	{
+		if (c == ':' && ++colons == 2)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+static bool
+pf_phone_intl(TextScan *sc, int p)
+{
+	int			c = AT(sc, p + 1);
+
+	return DIGIT(c) || HI(c);
+}
+
+/*
+ * Bytes from p of shape ('d' an ASCII digit, 's' one of " .-", any other
+ * byte itself): 1 yes, 0 no, -1 a non-ASCII byte came first (maybe).
+ */
+static int
+shape_at(TextScan *sc, int p, const char *shape)
+{
+	for (int i = 0; shape[i]; i++)
+	{
+		int			c = AT(sc, p + i);
+
+		if (HI(c))
+			return -1;
+		if (shape[i] == 'd' ? !DIGIT(c) : shape[i] == 's' ? !IS(c, BC_SEP) : c != shape[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* (NXX) NXX-XXXX or NXX-NXX-XXXX at q (maybe). */
+static bool
+nanp_number_at(TextScan *sc, int q)
+{
+	return shape_at(sc, q, "dddsdddsdddd") != 0 || shape_at(sc, q, "(ddd)dddsdddd") != 0 ||
+		shape_at(sc, q, "(ddd) dddsdddd") != 0;
+}
+
+static bool
+pf_phone_nanp(TextScan *sc, int p)
+{
+	int			c = AT(sc, p);
+
+	if (HI(c) || nanp_number_at(sc, p))
+		return true;
+	if (c == '1' && IS(AT(sc, p + 1), BC_SEP) && nanp_number_at(sc, p + 2))
+		return true;
+	return c == '+' && AT(sc, p + 1) == '1' && IS(AT(sc, p + 2), BC_SEP) &&
+		nanp_number_at(sc, p + 3);
+}
+
+static bool
+pf_money_symbol(TextScan *sc, int p)
+{
+	int			c;
+
+	if (AT(sc, p) == 'U')
+	{
+		if (AT(sc, p + 1) != 'S' || AT(sc, p + 2) != '$')
+			return false;
+		p += 2;
+	}
+	else if (HI(AT(sc, p)))
+		return true;
+	c = after_space(sc, p + 1);
+	return DIGIT(c) || HI(c);
+}
+
+static bool
+pf_money_code(TextScan *sc, int p)
+{
+	int			c;
+
+	for (int i = 0; i < 3; i++)
+		if (AT(sc, p + i) < 'A' || AT(sc, p + i) > 'Z')
+			return false;
+	c = after_space(sc, p + 3);
+	return DIGIT(c) || HI(c);
+}
+
+/* After a number: an optional space, then a byte of class follow (or non-ASCII). */
+static bool
+number_then(TextScan *sc, int p, bool commas, uint32 follow)
+{
+	bool		hi;
+	int			e = number_end(sc, p, commas, &hi);
+	int			c;
+
+	if (hi || HI(AT(sc, p)))
+		return true;
+	if (e == p || !DIGIT(AT(sc, e - 1)))
+		return false;
+	c = after_space(sc, e);
+	return HI(c) || IS(c, follow);
+}
+
+/* A currency code or word (then a non-word byte) at q, or a non-ASCII byte. */
+static bool
+currency_at(TextScan *sc, int q)
+{
+	static const char *const currencies[] = {
+		"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "RMB", "INR", "SEK",
+		"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
+	"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
+
+	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, currencies, 0));
+}
+
+/* 40 EUR, 5 dollars, 1.2 billion dollars: the number, a multiplier, a currency. */
+static bool
+pf_money_after(TextScan *sc, int p)
+{
+	static const char *const multipliers[] = {
+	"k", "K", "m", "M", "bn", "mn", "thousand", "million", "billion", "trillion", NULL};
+	bool		hi;
+	int			q = number_end(sc, p, true, &hi);
+
+	if (hi || HI(AT(sc, p)))
+		return true;
+	if (q == p || !DIGIT(AT(sc, q - 1)))
+		return false;
+	if (SPACE(AT(sc, q)))
+		q++;
+	if (currency_at(sc, q))
+		return true;
+	for (int i = 0; multipliers[i]; i++)
+	{
+		int			n;
+		int			e;
+
+		if (multipliers[i][0] != AT(sc, q))
+			continue;
+		n = strlen(multipliers[i]);
+		e = q + n;
+		if (q + n > sc->len || memcmp(sc->s + q, multipliers[i], n) != 0 ||
+			(WORDCHAR(AT(sc, e)) && !HI(AT(sc, e))))
+			continue;
+		if (SPACE(AT(sc, e)))
+			e++;
+		if (currency_at(sc, e))
+			return true;
+	}
+	return false;
+}
+
+static bool
+pf_percent(TextScan *sc, int p)
+{
+	bool		hi;
+	int			start;
+	int			c;
+
+	if (AT(sc, p) == '+' || AT(sc, p) == '-')
+		p++;
+	if (HI(AT(sc, p)))
+		return true;
+	start = p;
+	p = number_end(sc, p, false, &hi);
+	if (hi)
+		return true;
+	if (p == start || !DIGIT(AT(sc, p - 1)))
+		return false;
+	c = after_space(sc, p);
+	return c == '%' || c == 'p' || HI(c);
+}
+
+static bool
+pf_quantity(TextScan *sc, int p)
+{
+	return number_then(sc, p, false, BC_UNIT);
+}
+
+static bool
+pf_date_iso(TextScan *sc, int p)
+{
+	int			d = digits_at(sc, p, 4);
+
+	return d >= 0 ? d == 1 : AT(sc, p + 4) == '-';
+}
+
+/* One or two digits from p, then the byte then (or non-ASCII). */
+static bool
+short_number_then(TextScan *sc, int p, int then)
+{
+	int			c = AT(sc, p + 1);
+
+	if (HI(AT(sc, p)))
+		return true;
+	if (DIGIT(c))
+		c = AT(sc, p + 2);
+	return HI(c) || c == then;
+}
+
+static bool
+pf_date_slash(TextScan *sc, int p)
+{
+	return short_number_then(sc, p, '/');
+}
+
+/*
+ * Spaces (\s+) at p: the position after them, 0 when there are none, -1
+ * when a non-ASCII byte (perhaps a Unicode space) comes first.
+ */
+static int
+skip_spaces(TextScan *sc, int p)
+{
+	int			c = AT(sc, p);
+
+	if (HI(c))
+		return -1;
+	if (!SPACE(c))
+		return 0;
+	while (SPACE(AT(sc, p)))
+		p++;
+	return p;
+}
+
+/* A month abbreviation (any case) at p. */
+static bool
+month_at(TextScan *sc, int p)
+{
+	char		w[4];
+
+	for (int i = 0; i < 3; i++)
+	{
+		int			c = AT(sc, p + i);
+
+		if (HI(c))
+			return true;
+		w[i] = c | 0x20;
+	}
+	for (const char *m = "janfebmaraprmayjunjulaugsepoctnovdec"; *m; m += 3)
+		if (m[0] == w[0] && m[1] == w[1] && m[2] == w[2])
+			return true;
+	return false;
+}
+
+static bool
+pf_date_dmy(TextScan *sc, int p)
+{
+	int			q = p + 1;
+	int			c;
+
+	if (HI(AT(sc, p)))
+		return true;
+	if (DIGIT(AT(sc, q)))
+		q++;
+	c = AT(sc, q);
+	if (LETTER(c))
+	{
+		int			a = c | 0x20,
+					b = AT(sc, q + 1) | 0x20;
+
+		if (HI(AT(sc, q + 1)))
+			return true;
+		if (!((a == 's' && b == 't') || (a == 'n' && b == 'd') || (a == 'r' && b == 'd') ||
+			  (a == 't' && b == 'h')))
+			return false;
+		q += 2;
+	}
+	q = skip_spaces(sc, q);
+	return q < 0 || (q > 0 && month_at(sc, q));
+}
+
+static bool
+pf_date_mdy(TextScan *sc, int p)
+{
+	if (!month_at(sc, p))
+		return false;
+	p += 3;
+	while (LETTER(AT(sc, p)))
+		p++;
+	if (AT(sc, p) == '.')
+		p++;
+	p = skip_spaces(sc, p);
+	return p < 0 || (p > 0 && (DIGIT(AT(sc, p)) || HI(AT(sc, p))));
+}
+
+/*
+ * The word after spaces (\s+) at q, lower-cased into w[16]: its length, 0
+ * when there is none, -1 when a non-ASCII byte makes it uncertain.
+ */
+static int
+word_after_spaces(TextScan *sc, int q, char *w)
+{
+	q = skip_spaces(sc, q);
+	if (q <= 0)
+		return q;
+	return lower_word(sc, q, w, 15);
+}
+
+#define IS_WORD(w, n, lit) ((n) == sizeof(lit) - 1 && memcmp(w, lit, sizeof(lit) - 1) == 0)
+
+/* A count written as a word (a, an, one ... twelve). */
+static bool
+count_word(const char *w, int n)
+{
+	return IS_WORD(w, n, "a") || IS_WORD(w, n, "an") || IS_WORD(w, n, "one") ||
+		IS_WORD(w, n, "two") || IS_WORD(w, n, "three") || IS_WORD(w, n, "four") ||
+		IS_WORD(w, n, "five") || IS_WORD(w, n, "six") || IS_WORD(w, n, "seven") ||
+		IS_WORD(w, n, "eight") || IS_WORD(w, n, "nine") || IS_WORD(w, n, "ten") ||
+		IS_WORD(w, n, "eleven") || IS_WORD(w, n, "twelve");
+}
+
+/* days?, weeks?, months?, years? after spaces at q (maybe). */
+static bool
+unit_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n = word_after_spaces(sc, q, w);
+
+	if (n > 0 && w[n - 1] == 's')
+		n--;
+	return n < 0 || IS_WORD(w, n, "day") || IS_WORD(w, n, "week") ||
+		IS_WORD(w, n, "month") || IS_WORD(w, n, "year");
+}
+
+/* A count (1 to 3 digits or a count word) and a unit after spaces at q (maybe). */
+static bool
+count_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n;
+	int			k = 0;
+
+	q = skip_spaces(sc, q);
+	if (q < 0 || HI(AT(sc, q)))
+		return true;
+	if (q == 0)
+		return false;
+	while (k < 3 && DIGIT(AT(sc, q + k)))
+		k++;
+	if (k > 0)
+		return HI(AT(sc, q + k)) || unit_after(sc, q + k);
+	n = lower_word(sc, q, w, 15);
+	return n < 0 || (count_word(w, n) && unit_after(sc, q + n));
+}
+
+/* week, month, year or a weekday after spaces at q (maybe). */
+static bool
+period_after(TextScan *sc, int q)
+{
+	char		w[16];
+	int			n = word_after_spaces(sc, q, w);
+
+	return n < 0 || IS_WORD(w, n, "week") || IS_WORD(w, n, "month") ||
+		IS_WORD(w, n, "year") || IS_WORD(w, n, "monday") || IS_WORD(w, n, "tuesday") ||
+		IS_WORD(w, n, "wednesday") || IS_WORD(w, n, "thursday") || IS_WORD(w, n, "friday") ||
+		IS_WORD(w, n, "saturday") || IS_WORD(w, n, "sunday");
+}
+
+static bool
+pf_date_relative(TextScan *sc, int p)
+{
+	char		w[16];
+	int			n;
+
+	if (DIGIT(AT(sc, p)) || HI(AT(sc, p)))
+	{
+		int			k = 0;
+
+		while (k < 3 && DIGIT(AT(sc, p + k)))
+			k++;
+		return k == 0 || HI(AT(sc, p + k)) || unit_after(sc, p + k);
+	}
+	n = lower_word(sc, p, w, 15);
+	if (n < 0)
+		return true;
+	if (IS_WORD(w, n, "today") || IS_WORD(w, n, "tonight") || IS_WORD(w, n, "yesterday") ||
+		IS_WORD(w, n, "tomorrow"))
+		return true;
+	if (IS_WORD(w, n, "next") || IS_WORD(w, n, "last") || IS_WORD(w, n, "this"))
+		return period_after(sc, p + n);
+	if (IS_WORD(w, n, "in"))
+		return count_after(sc, p + n);
+	return count_word(w, n) && unit_after(sc, p + n);
+}
+
+static bool
+pf_time_colon(TextScan *sc, int p)
+{
+	return short_number_then(sc, p, ':');
+}
+
+static bool
+pf_time_ampm(TextScan *sc, int p)
+{
+	int			c = AT(sc, p + 1);
+
+	if (DIGIT(c))
+		c = AT(sc, p + 2);
+	if (HI(c))
+		return true;
+	if (SPACE(c))
+		c = AT(sc, p + (DIGIT(AT(sc, p + 1)) ? 3 : 2));
+	return HI(c) || (c | 0x20) == 'a' || (c | 0x20) == 'p';
+}
+
+static bool
+pf_person_title(TextScan *sc, int p)
+{
+	static const char *const titles[] = {
+		"Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Rev",
+	"Capt", "Gen", "Sen", "Rep", "Gov", "President", "Senator", "Judge", NULL};
+
+	return word_at(sc, p, titles, BC_TITLE_END);
+}
+
+static bool
+pf_org_of(TextScan *sc, int p)
+{
+	static const char *const words[] = {
+		"University", "Institute", "College", "Bank", "Ministry", "Department", "Academy",
+	"School", NULL};
+
+	return word_at(sc, p, words, BC_SPACE);
+}
+
+/* First position >= p whose byte is not of class allowed (len when none). */
+static int
+next_break(TextScan *sc, int p, uint32 allowed)
+{
+	while (p < sc->len && IS(sc->s[p], allowed))
+		p++;
+	return p;
+}
+
+/* First position > p with a space before and one of words (then a non-word) there. */
+static int
+next_word_after_space(TextScan *sc, int p, const char *const *words)
+{
+	for (p++; p < sc->len; p++)
+	{
+		int			c = (unsigned char) sc->s[p - 1];
+
+		if ((SPACE(c) || HI(c)) && word_at(sc, p, words, 0))
+			return p;
+	}
+	return sc->len + 1;
+}
+
+/*
+ * One of words after a space after p, before the first byte at or after p
+ * not of class allowed; *brk and *next cache the two positions.
+ */
+static bool
+word_before_break(TextScan *sc, int p, int *brk, int *next, uint32 allowed,
+				  const char *const *words)
+{
+	if (*brk < p)
+		*brk = next_break(sc, p, allowed);
+	if (*next <= p)
+		*next = next_word_after_space(sc, p, words);
+	return *next <= *brk;
+}
+
+/* Company suffixes after capitalized words: "Acme Widgets GmbH". */
+static bool
+pf_org_suffix(TextScan *sc, int p)
+{
+	static const char *const suffixes[] = {
+		"Inc", "Ltd", "LLC", "LLP", "GmbH", "AG", "Corp", "Corporation", "Co", "Company", "PLC",
+		"plc", "S.A", "SA", "N.V", "NV", "B.V", "BV", "Limited", "Group", "Holdings",
+	"Foundation", "Association", "Partners", NULL};
+
+	/* \b before & needs a word character before it, before a capital none */
+	if (AT(sc, p) == '&' ? p == 0 || (!HI(AT(sc, p - 1)) && !WORDCHAR(AT(sc, p - 1)))
+		: p > 0 && WORDCHAR(AT(sc, p - 1)))
+		return false;
+	return word_before_break(sc, p, &sc->org_break, &sc->org_suffix, BC_ORG_NAME, suffixes);
+}
+
+/* Capitalized words before University, College...: "Boston University". */
+static bool
+pf_org_named(TextScan *sc, int p)
+{
+	static const char *const words[] = {
+	"University", "College", "Institute", "Hospital", "Bank", NULL};
+
+	return word_before_break(sc, p, &sc->name_break, &sc->named_suffix, BC_NAME, words);
+}
+
+/* Capitalized words before a comma: "Springfield, IL". */
+static bool
+pf_city_state(TextScan *sc, int p)
+{
+	if (sc->name_break < p)
+		sc->name_break = next_break(sc, p, BC_NAME);
+	return AT(sc, sc->name_break) == ',';
+}
+
 static const Rule rules[] = {
-	{"EMAIL", "(?<![\\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", rule_email, "@"},
-	{"URL", "\\b(?:(?:https?|ftp)://|www\\.)[^\\s<>\\\"]+", rule_url, ""},
-	{"UUID", "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b", rule_uuid, "-"},
-	{"CREDIT_CARD", "(?<![\\d.,-])\\d{4}(?:[ -]?\\d{4}){2}[ -]?\\d{1,7}(?![\\d])", rule_card, "0"},
-	{"IP", "(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?![\\w]|\\.\\d)", rule_ipv4, "0."},
-	{"IP", "(?<![\\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]*(?:(?<=:)\\d{1,3}(?:\\.\\d{1,3}){3})?(?![\\w:])", rule_ipv6, ":"},
-	{"PHONE", "(?<![\\w+])\\+\\d{1,3}(?:[ .-]?\\(?\\d{1,4}\\)?){2,5}(?![\\w])", rule_phone_intl, "0+"},
-	{"PHONE", "(?<![\\w+(])(?:\\+?1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])", rule_phone_nanp, "0"},
-	{"MONEY", "(?<![\\w])(US\\$|[$\u20ac\u00a3\u00a5\u20b9])\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_symbol, "0"},
-	{"MONEY", "\\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY)\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_code_first, "0"},
-	{"MONEY", "(?<![\\w.])(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?\\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY|dollars?|euros?|pounds sterling|yen)\\b", rule_money_code_after, "0"},
-	{"PERCENT", "(?<![\\w.])([-+]?\\d+(?:\\.\\d+)?)\\s?(?:%|percent\\b|per cent\\b)", rule_percent, "0"},
-	{"QUANTITY", "(?<![\\w.])(\\d+(?:\\.\\d+)?)\\s?([KMGTP]i?B|bytes?|[kMG]?bps|ms|\u00b5s|us|ns|sec(?:onds?)?|secs|s|min(?:utes?)?|mins|h|hrs?|hours?|days?|weeks?|months?|years?|km|cm|mm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|pounds?|oz|t|tons?|tonnes?|l|ml|L|mL|\u00b0C|\u00b0F|C|F|[kMG]?Hz|[kM]?W|kWh|V|mA|A|mph|km/h|kph|px|cores?|vCPUs?|CPUs?|GPUs?|rpm|rps|qps)(?![\\w/])", rule_quantity, "0"},
-	{"DATE", "(?<![\\w.-])(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?(?![\\w.]*\\d)", rule_date_iso, "0-"},
-	{"DATE", "(?<![\\w./-])(\\d{1,2})/(\\d{1,2})/(\\d{4}|\\d{2})(?![\\w/]|\\.\\d)", rule_date_slash, "0/"},
-	{"DATE", "(?i)\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?,?\\s+(\\d{4})\\b", rule_date_dmy, "0"},
-	{"DATE", "(?i)\\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?(?!:)", rule_date_mdy, "0"},
-	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative, ""},
-	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon, "0:"},
-	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm, "0"},
-	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title, ""},
-	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix, ""},
-	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of, "f"},
-	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named, ""},
-	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state, ","},
+	{"EMAIL", "(?<![\\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", rule_email, "@",
+		"A-Za-z0-9._%+-", false, "A-Za-z0-9_.%+-", pf_email},
+	{"URL", "\\b(?:(?:https?|ftp)://|www\\.)[^\\s<>\\\"]+", rule_url, "",
+		"hfw", false, "A-Za-z0-9_", pf_url},
+	{"UUID", "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b", rule_uuid, "-",
+		"0-9a-fA-F", false, "A-Za-z0-9_", pf_uuid},
+	{"CREDIT_CARD", "(?<![\\d.,-])\\d{4}(?:[ -]?\\d{4}){2}[ -]?\\d{1,7}(?![\\d])", rule_card, "0",
+		"0-9", true, "0-9.,-", pf_card},
+	{"IP", "(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?![\\w]|\\.\\d)", rule_ipv4, "0.",
+		"0-9", true, "A-Za-z0-9_.", pf_ipv4},
+	{"IP", "(?<![\\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]*(?:(?<=:)\\d{1,3}(?:\\.\\d{1,3}){3})?(?![\\w:])", rule_ipv6, ":",
+		"0-9a-fA-F:", false, "A-Za-z0-9_:.", pf_ipv6},
+	{"PHONE", "(?<![\\w+])\\+\\d{1,3}(?:[ .-]?\\(?\\d{1,4}\\)?){2,5}(?![\\w])", rule_phone_intl, "0+",
+		"+", false, "A-Za-z0-9_+", pf_phone_intl},
+	{"PHONE", "(?<![\\w+(])(?:\\+?1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])", rule_phone_nanp, "0",
+		"+(0-9", true, "A-Za-z0-9_+(", pf_phone_nanp},
+	{"MONEY", "(?<![\\w])(US\\$|[$\u20ac\u00a3\u00a5\u20b9])\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_symbol, "0",
+		"$U", true, "A-Za-z0-9_", pf_money_symbol},
+	{"MONEY", "\\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY)\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_code_first, "0",
+		"A-Z", false, "A-Za-z0-9_", pf_money_code},
+	{"MONEY", "(?<![\\w.])(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?\\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY|dollars?|euros?|pounds sterling|yen)\\b", rule_money_code_after, "0",
+		"0-9", true, "A-Za-z0-9_.", pf_money_after},
+	{"PERCENT", "(?<![\\w.])([-+]?\\d+(?:\\.\\d+)?)\\s?(?:%|percent\\b|per cent\\b)", rule_percent, "0",
+		"-+0-9", true, "A-Za-z0-9_.", pf_percent},
+	{"QUANTITY", "(?<![\\w.])(\\d+(?:\\.\\d+)?)\\s?([KMGTP]i?B|bytes?|[kMG]?bps|ms|\u00b5s|us|ns|sec(?:onds?)?|secs|s|min(?:utes?)?|mins|h|hrs?|hours?|days?|weeks?|months?|years?|km|cm|mm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|pounds?|oz|t|tons?|tonnes?|l|ml|L|mL|\u00b0C|\u00b0F|C|F|[kMG]?Hz|[kM]?W|kWh|V|mA|A|mph|km/h|kph|px|cores?|vCPUs?|CPUs?|GPUs?|rpm|rps|qps)(?![\\w/])", rule_quantity, "0",
+		"0-9", true, "A-Za-z0-9_.", pf_quantity},
+	{"DATE", "(?<![\\w.-])(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?(?![\\w.]*\\d)", rule_date_iso, "0-",
+		"0-9", true, "A-Za-z0-9_.-", pf_date_iso},
+	{"DATE", "(?<![\\w./-])(\\d{1,2})/(\\d{1,2})/(\\d{4}|\\d{2})(?![\\w/]|\\.\\d)", rule_date_slash, "0/",
+		"0-9", true, "A-Za-z0-9_./-", pf_date_slash},
+	{"DATE", "(?i)\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?,?\\s+(\\d{4})\\b", rule_date_dmy, "0",
+		"0-9", true, "A-Za-z0-9_", pf_date_dmy},
+	{"DATE", "(?i)\\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?(?!:)", rule_date_mdy, "0",
+		"JFMASONDjfmasond", true, "A-Za-z0-9_", pf_date_mdy},
+	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative, "",
+		"0-9tTyYnNlLaAoOfFsSeEiI", true, "A-Za-z0-9_", pf_date_relative},
+	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon, "0:",
+		"0-9", true, "A-Za-z0-9_:.", pf_time_colon},
+	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm, "0",
+		"0-9", false, "A-Za-z0-9_:.", pf_time_ampm},
+	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title, "",
+		"MDPSLRCGJ", false, "A-Za-z0-9_", pf_person_title},
+	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix, "",
+		"A-Z&", true, "", pf_org_suffix},
+	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of, "f",
+		"UICBMDAS", false, "A-Za-z0-9_", pf_org_of},
+	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named, "",
+		"A-Z", true, "A-Za-z0-9_", pf_org_named},
+	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state, ",",
+		"A-Z", true, "A-Za-z0-9_", pf_city_state},
 };
 
 /* ---- compiled rules, once per backend ---- */
 
-static AimlPattern **compiled = NULL;
+#define NRULES lengthof(rules)
 
-/* The rules compiled with JIT once per backend, in a long-lived context. */
-static AimlPattern **
+StaticAssertDecl(lengthof(rules) <= 32, "rule sets are 32-bit masks");
+
+/*
+ * The rules compiled anchored (PCRE2_ANCHORED, so JIT code runs them at a
+ * given position), their label numbers, and the scanner's tables: the rules
+ * a byte can start (first), and the rules an ASCII byte cannot come before
+ * (not_after).  In UTF-8 no match starts at a continuation byte.
+ */
+typedef struct RuleSet
+{
+	AimlPattern *pats[NRULES];
+	int			label[NRULES];
+	uint32		first[256];
+	uint32		not_after[256];
+} RuleSet;
+
+static RuleSet *compiled = NULL;
+
+/* The rules and the scanner's tables, built once per backend in a long-lived context. */
+static RuleSet *
 compiled_rules(void)
 {
 	MemoryContext cxt;
-	AimlPattern **pats;
+	RuleSet    *rs;
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 
 	if (compiled != NULL)
 		return compiled;
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml entity rules", ALLOCSET_SMALL_SIZES);
 	PG_TRY();
 	{
-		pats = MemoryContextAlloc(cxt, sizeof(AimlPattern *) * lengthof(rules));
-		for (int i = 0; i < (int) lengthof(rules); i++)
-			pats[i] = aiml_pattern_compile(rules[i].pattern, strlen(rules[i].pattern),
-										   aiml_pattern_encoding_options() | PCRE2_UCP,
-										   cxt, "entity rule");
+		rs = MemoryContextAllocZero(cxt, sizeof(RuleSet));
+		init_byte_classes();
+		for (int i = 0; i < (int) NRULES; i++)
+		{
+			uint32		bit = (uint32) 1 << i;
+
+			rs->pats[i] = aiml_pattern_compile(rules[i].pattern, strlen(rules[i].pattern),
+											   aiml_pattern_encoding_options() |
+											   PCRE2_UCP | PCRE2_ANCHORED,
+											   cxt, "entity rule");
+			rs->label[i] = label_number(rules[i].label);
+			mark_bytes(rs->first, rules[i].first, bit);
+			mark_bytes(rs->not_after, rules[i].not_after, bit);
+			if (rules[i].non_ascii_first)
+				for (int b = utf8 ? 0xC0 : 0x80; b < 256; b++)
+					rs->first[b] |= bit;
+		}
 	}
 	PG_CATCH();
 	{
@@ -797,8 +1615,8 @@ compiled_rules(void)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	compiled = pats;
-	return pats;
+	compiled = rs;
+	return rs;
 }
 
 /* ---- candidates ---- */
@@ -861,43 +1679,106 @@ has_needed_bytes(const bool *present, const char *needs)
 	return true;
 }
 
-/* Every match of every wanted rule over s[0..len). */
+/* A rule's match, kept until all are known. */
+typedef struct RuleHit
+{
+	int			rule;
+	int			start;
+	int			end;
+	char	   *text;
+	char	   *normalized;
+	double		score;
+} RuleHit;
+
+/*
+ * Every match of every wanted rule over s[0..len), in one pass: at each
+ * character the rules it can start (and its predecessor does not rule out)
+ * run their prefilter, and those that pass their anchored pattern.  A rule
+ * resumes after the end of its last match, as a scan with the unanchored
+ * pattern would, so the matches are the same; they are added rule by rule,
+ * in text order, as such scans would add them.
+ */
 static void
 run_rules(Candidates *c, const char *s, int len, int refj)
 {
-	AimlPattern **pats = compiled_rules();
+	RuleSet    *rs = compiled_rules();
 	bool		present[256];
+	uint32		active = 0;
+	int			resume[NRULES];
+	TextScan		sc;
+	RuleHit    *hits = NULL;
+	int			nhits = 0,
+				cap = 0;
 
 	memset(present, 0, sizeof(present));
 	for (int i = 0; i < len; i++)
 		present[(unsigned char) s[i]] = true;
-
-	for (int i = 0; i < (int) lengthof(rules); i++)
+	for (int i = 0; i < (int) NRULES; i++)
 	{
-		int			label = label_number(rules[i].label);
-		Size		pos = 0;
+		resume[i] = 0;
+		if (c->want[rs->label[i]] && has_needed_bytes(present, rules[i].needs))
+			active |= (uint32) 1 << i;
+	}
+	if (active == 0)
+		return;
 
-		if (!c->want[label] || !has_needed_bytes(present, rules[i].needs))
+	sc.s = s;
+	sc.len = len;
+	sc.org_break = sc.org_suffix = sc.name_break = sc.named_suffix = -1;
+	for (int p = 0; p < len; p++)
+	{
+		uint32		cand = rs->first[(unsigned char) s[p]] & active;
+
+		if ((p & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (cand == 0)
 			continue;
-		while (pos < (Size) len &&
-			   aiml_pattern_match(pats[i], s, len, pos, 0, "aiml.extract_entities"))
+		if (p > 0)
+			cand &= ~rs->not_after[(unsigned char) s[p - 1]];
+		while (cand != 0)
 		{
+			int			i = pg_rightmost_one_pos32(cand);
 			RuleMatch	m;
 
+			cand &= cand - 1;
+			if (p < resume[i] || !rules[i].maybe(&sc, p) ||
+				!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
+				continue;
 			m.s = s;
-			m.ov = pcre2_get_ovector_pointer(pats[i]->match_data);
-			m.ngroups = pcre2_get_ovector_count(pats[i]->match_data);
+			m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
+			m.ngroups = pcre2_get_ovector_count(rs->pats[i]->match_data);
 			m.start = (int) m.ov[0];
 			m.end = (int) m.ov[1];
 			m.text = m.normalized = NULL;
 			m.score = 1.0;
 			m.refj = refj;
-			pos = m.ov[1] > m.ov[0] ? m.ov[1] : m.ov[0] + 1;
+			resume[i] = m.ov[1] > m.ov[0] ? m.ov[1] : m.ov[0] + 1;
 			if (m.end > m.start && rules[i].handler(&m))
-				add_candidate(c, label, m.start, m.end, m.text, m.normalized, m.score);
-			CHECK_FOR_INTERRUPTS();
+			{
+				if (nhits == cap)
+				{
+					cap = cap ? cap * 2 : 64;
+					hits = hits ? repalloc_huge(hits, sizeof(RuleHit) * cap)
+						: palloc(sizeof(RuleHit) * cap);
+				}
+				hits[nhits].rule = i;
+				hits[nhits].start = m.start;
+				hits[nhits].end = m.end;
+				hits[nhits].text = m.text;
+				hits[nhits].normalized = m.normalized;
+				hits[nhits].score = m.score;
+				nhits++;
+			}
 		}
 	}
+	/* rule by rule, each in text order */
+	for (int i = 0; i < (int) NRULES && nhits > 0; i++)
+		for (int h = 0; h < nhits; h++)
+			if (hits[h].rule == i)
+				add_candidate(c, rs->label[i], hits[h].start, hits[h].end, hits[h].text,
+							  hits[h].normalized, hits[h].score);
+	if (hits)
+		pfree(hits);
 }
 
 /* True when every token of toks[0..n) starts with a capital (or a digit-free symbol). */
@@ -912,31 +1793,58 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
 	return true;
 }
 
-/* Capitalised gazetteer phrases: countries, regions, cities; organizations. */
+/*
+ * Capitalised gazetteer phrases: countries, regions, cities; organizations.
+ * A phrase whose first token is a word without a capital is never kept, so
+ * only the other tokens need a lookup.  ner_gazetteer_lookup does up to
+ * NER_GAZ_MAX_WORDS probes per token it is given: a sentence with many such
+ * tokens is looked up whole, one with few token by token, each with the
+ * tokens a phrase starting there can have (about 10 probes).
+ */
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
 {
 	NerTokenizer tz;
 	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
 	NerGazHit  *hits = palloc(sizeof(NerGazHit) * NER_MAX_SENTENCE);
+	bool	   *wanted = palloc(sizeof(bool) * NER_MAX_SENTENCE);
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+	int			location = label_number("LOCATION"),
+				org = label_number("ORG");
 	int			n;
 
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
-		ner_gazetteer_lookup(s, toks, n, hits);
+		int			nwanted = 0;
+		bool		whole;
+
 		for (int i = 0; i < n; i++)
 		{
-			int			k = hits[i].length;
+			wanted[i] = !(toks[i].flags & NER_TOK_WORD) ||
+				ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8);
+			nwanted += wanted[i];
+		}
+		whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;
+		if (whole)
+			ner_gazetteer_lookup(s, toks, n, hits);
+		for (int i = 0; i < n; i++)
+		{
+			NerGazHit  *h = &hits[i];
+			int			k;
 			int			label;
 
+			if (!wanted[i])
+				continue;
+			if (!whole)
+				ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), h);
+			k = h->length;
 			if (k == 0 || !all_capitalised(s, toks + i, k, utf8))
 				continue;
-			if (hits[i].begin & NER_GAZ_LOCATION)
-				label = label_number("LOCATION");
-			else if (hits[i].begin & NER_GAZ_ORG)
-				label = label_number("ORG");
+			if (h->begin & NER_GAZ_LOCATION)
+				label = location;
+			else if (h->begin & NER_GAZ_ORG)
+				label = org;
 			else
 				continue;
 			if (c->want[label])
@@ -948,6 +1856,7 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	}
 	pfree(toks);
 	pfree(hits);
+	pfree(wanted);
 }
 
 /*
@@ -1011,6 +1920,22 @@ run_model(Candidates *c, const char *s, int len)
 
 /* ---- the overlap rule ---- */
 
+/*
+ * Characters in p[0..n) of valid text: in UTF-8 the bytes that start one,
+ * in single-byte encodings the bytes.
+ */
+static int
+char_count(const char *p, int n)
+{
+	int			k = 0;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+		return pg_database_encoding_max_length() == 1 ? n : pg_mbstrlen_with_len(p, n);
+	for (int i = 0; i < n; i++)
+		k += (p[i] & 0xC0) != 0x80;
+	return k;
+}
+
 typedef struct Ranked
 {
 	int			idx;
@@ -1052,8 +1977,7 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 	for (int i = 0; i < c->n; i++)
 	{
 		r[i].idx = i;
-		r[i].nchars = pg_mbstrlen_with_len(c->s + c->rows[i].start,
-										   c->rows[i].end - c->rows[i].start);
+		r[i].nchars = char_count(c->s + c->rows[i].start, c->rows[i].end - c->rows[i].start);
 		r[i].prio = c->prio[i];
 		r[i].start = c->rows[i].start;
 		r[i].score = c->rows[i].score;
@@ -1077,7 +2001,18 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 	return kept;
 }
 
-/* The wanted labels from the labels argument (NULL: all). */
+/* The last labels argument of a call site and the labels it wants (fn_extra). */
+typedef struct WantedCache
+{
+	ArrayType  *labels;
+	bool		want[NLABELS];
+} WantedCache;
+
+/*
+ * The wanted labels from the labels argument (NULL: all).  A call site
+ * usually passes the same array on every row, so the last one is kept with
+ * its answer in fn_extra.
+ */
 static void
 wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 {
@@ -1085,6 +2020,7 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
+	WantedCache *cache = fcinfo->flinfo->fn_extra;
 
 	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
 	{
@@ -1093,6 +2029,12 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 		return;
 	}
 	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (cache != NULL && VARSIZE(cache->labels) == VARSIZE(arr) &&
+		memcmp(cache->labels, arr, VARSIZE(arr)) == 0)
+	{
+		memcpy(c->want, cache->want, sizeof(c->want));
+		return;
+	}
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -1110,6 +2052,14 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 					 errhint("Valid labels are EMAIL, URL, UUID, CREDIT_CARD, IP, PHONE, MONEY, PERCENT, QUANTITY, DATE, TIME, ORG, PERSON and LOCATION.")));
 		c->want[l] = true;
 	}
+	if (cache == NULL)
+		cache = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WantedCache));
+	else
+		pfree(cache->labels);
+	cache->labels = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
+	memcpy(cache->labels, arr, VARSIZE(arr));
+	memcpy(cache->want, c->want, sizeof(c->want));
 }
 
 /* Reference day (Julian) of the reference timestamptz in the session's time zone. */
@@ -1192,7 +2142,9 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 	int			byte_pos = 0;
 	int64		char_pos = 1;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* the executor's descriptor, when it gives one, saves building it per call */
+	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	if (n > 1)
 		qsort(rows, n, sizeof(EntityRow), row_cmp);
 	for (int i = 0; i < n; i++)
@@ -1202,7 +2154,7 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 		bool		nulls[6] = {false, false, false, false, false, false};
 		int64		start;
 
-		char_pos += pg_mbstrlen_with_len(s + byte_pos, r->start - byte_pos);
+		char_pos += char_count(s + byte_pos, r->start - byte_pos);
 		byte_pos = r->start;
 		start = char_pos;
 		values[0] = CStringGetTextDatum(r->label);
@@ -1211,7 +2163,7 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 		values[2] = r->normalized ? CStringGetTextDatum(r->normalized) : (Datum) 0;
 		nulls[2] = r->normalized == NULL;
 		values[3] = Int32GetDatum((int32) start);
-		values[4] = Int32GetDatum((int32) (start + pg_mbstrlen_with_len(s + r->start, r->end - r->start)));
+		values[4] = Int32GetDatum((int32) (start + char_count(s + r->start, r->end - r->start)));
 		values[5] = Float8GetDatum(r->score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
