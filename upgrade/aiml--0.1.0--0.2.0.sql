@@ -6,3 +6,15 @@
 -- ingest: an error inside set_metric_source_secret logs no STATEMENT line
 ALTER FUNCTION aiml.set_metric_source_secret(text, text)
     SECURITY DEFINER SET log_min_error_statement = panic;
+
+-- extract, anomaly: per-call costs, so the planner runs cheap conditions first
+ALTER FUNCTION aiml.regex_extract(text, text, text) COST 100;
+ALTER FUNCTION aiml.regex_extract_all(text, text, text) COST 100;
+ALTER FUNCTION aiml.regex_to_record(anyelement, text, text, text) COST 100;
+ALTER FUNCTION aiml.grok(text, text) COST 100;
+ALTER FUNCTION aiml.extract_kv(text, jsonb) COST 100;
+ALTER FUNCTION aiml.ner(aiml.model, text) COST 1000;
+ALTER FUNCTION aiml.extract_entities(text, text[], timestamptz) COST 1000;
+ALTER FUNCTION aiml.anomaly_score(aiml.model, float8[]) COST 100;
+ALTER FUNCTION aiml.is_anomaly(aiml.model, float8[]) COST 100;
+ALTER FUNCTION aiml.anomaly_explain(aiml.model, float8[]) COST 100;

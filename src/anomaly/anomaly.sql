@@ -37,16 +37,21 @@ CREATE AGGREGATE aiml.iforest(features float8[], options jsonb) (
 );
 COMMENT ON AGGREGATE aiml.iforest(float8[], jsonb) IS 'train an isolation forest; options: trees, sample_size, max_depth, seed, contamination, extension_level, missing';
 
+-- COST: a walk down every tree of the forest, a few hundred comparisons;
+-- with the default 1 the planner would score rows before cheap conditions.
 CREATE FUNCTION aiml.anomaly_score(model aiml.model, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'aiml_anomaly_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_anomaly_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.anomaly_score(aiml.model, float8[]) IS 'isolation forest anomaly score in (0, 1]: near 1 is anomalous, well below 0.5 is normal';
 
 CREATE FUNCTION aiml.is_anomaly(model aiml.model, features float8[]) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'aiml_is_anomaly' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_is_anomaly' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.is_anomaly(aiml.model, float8[]) IS 'whether the anomaly score is above the model''s threshold (0.5, or set by the contamination option)';
 
 CREATE FUNCTION aiml.anomaly_explain(model aiml.model, features float8[]) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'aiml_anomaly_explain' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_anomaly_explain' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.anomaly_explain(aiml.model, float8[]) IS 'score, path length and each feature''s share of the splits that isolated the row';
 
 -- time-series detectors (detect.c)

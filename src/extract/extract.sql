@@ -4,16 +4,21 @@
 -- The regex functions depend only on their arguments (aiml.regex_match_limit
 -- can turn a result into an error, never into another result), so they are
 -- IMMUTABLE and can back expression indexes and generated columns.
+--
+-- COST: a match costs about as much as a PL/pgSQL call (100), an entity
+-- scan with the tagger ten times that; with the default 1 the planner would
+-- run them before cheap conditions of the same WHERE clause.
 CREATE FUNCTION aiml.regex_extract(string text, pattern text, flags text DEFAULT '')
     RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'aiml_regex_extract' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_regex_extract' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.regex_extract(text, text, text) IS
     'named groups of the first PCRE2 match as a jsonb object (groups "1", "2"... when none is named), NULL when nothing matches';
 
 CREATE FUNCTION aiml.regex_extract_all(string text, pattern text, flags text DEFAULT '')
     RETURNS SETOF jsonb
     AS 'MODULE_PATHNAME', 'aiml_regex_extract_all' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    ROWS 10;
+    COST 100 ROWS 10;
 COMMENT ON FUNCTION aiml.regex_extract_all(text, text, text) IS
     'named groups of every PCRE2 match, one jsonb row per match, left to right';
 
@@ -22,7 +27,8 @@ COMMENT ON FUNCTION aiml.regex_extract_all(text, text, text) IS
 -- argument is usually NULL::some_type.
 CREATE FUNCTION aiml.regex_to_record(base anyelement, string text, pattern text, flags text DEFAULT '')
     RETURNS anyelement
-    AS 'MODULE_PATHNAME', 'aiml_regex_to_record' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_regex_to_record' LANGUAGE C STABLE PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.regex_to_record(anyelement, text, text, text) IS
     'the first PCRE2 match filled into a row of the type of base, named groups to columns as jsonb_populate_record does; NULL when nothing matches';
 
@@ -40,7 +46,8 @@ SELECT pg_catalog.pg_extension_config_dump('aiml.grok_patterns', '');
 -- STABLE: it reads aiml.grok_patterns.
 CREATE FUNCTION aiml.grok(string text, pattern text)
     RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'aiml_grok' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_grok' LANGUAGE C STABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.grok(text, text) IS
     'Logstash grok: %{SYNTAX:field:int|float} references expanded from aiml.grok_patterns and the shipped library; the first match''s fields as jsonb, NULL when nothing matches';
 
@@ -52,7 +59,8 @@ COMMENT ON FUNCTION aiml.grok_library() IS
 
 CREATE FUNCTION aiml.extract_kv(string text, options jsonb DEFAULT '{}')
     RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'aiml_extract_kv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'aiml_extract_kv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    COST 100;
 COMMENT ON FUNCTION aiml.extract_kv(text, jsonb) IS
     'key=value and key: value pairs (quoted values with backslash escapes) as a jsonb object of strings; options pair_sep, kv_sep';
 
@@ -77,7 +85,8 @@ CREATE FUNCTION aiml.ner(model aiml.model, string text,
                          OUT label text, OUT text text, OUT normalized text,
                          OUT start_pos int, OUT end_pos int, OUT score float8)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'aiml_ner' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10;
+    AS 'MODULE_PATHNAME', 'aiml_ner' LANGUAGE C STABLE STRICT PARALLEL SAFE
+    COST 1000 ROWS 10;
 COMMENT ON FUNCTION aiml.ner(aiml.model, text) IS
     'entities a ner model finds in string: label, text, normalized text, 1-based character positions (end exclusive) and a confidence in 0..1';
 
@@ -105,6 +114,7 @@ CREATE FUNCTION aiml.extract_entities(string text, labels text[] DEFAULT NULL,
                                       OUT label text, OUT text text, OUT normalized text,
                                       OUT start_pos int, OUT end_pos int, OUT score float8)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'aiml_extract_entities' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+    AS 'MODULE_PATHNAME', 'aiml_extract_entities' LANGUAGE C STABLE PARALLEL SAFE
+    COST 1000 ROWS 10;
 COMMENT ON FUNCTION aiml.extract_entities(text, text[], timestamptz) IS
     'entities of string from rules (EMAIL, URL, IP, PHONE, DATE, TIME, MONEY, PERCENT, QUANTITY, UUID, CREDIT_CARD, PERSON/ORG/LOCATION cues and gazetteer) and the default English NER model; overlaps resolved longest span first, then label priority; 1-based character positions, end exclusive';
