@@ -112,6 +112,20 @@ SELECT aiml.describe(aiml.ner_train_conll('SELECT doc, pos, token, tag FROM ner_
 -- the default English model
 SELECT aiml.describe(aiml.ner_default_model()) - 'size_bytes' AS default_model;
 SELECT label, text FROM aiml.ner(aiml.ner_default_model(), 'Barack Obama met Angela Merkel in Berlin.');
+-- per row, the default model (handed out without a copy) tags as the same
+-- model read from a table does; both stay correct when mixed in one query
+CREATE TEMP TABLE ner_default_copy AS SELECT aiml.ner_default_model() AS m;
+CREATE TEMP TABLE ner_rows AS
+SELECT g, 'Mr. John Smith' || g || ' of Acme Corp flew to Paris on day ' || g || '.' AS s
+FROM generate_series(1, 50) g;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE a IS NOT NULL) AS tagged,
+       count(*) FILTER (WHERE a IS NOT DISTINCT FROM b) AS same
+FROM (SELECT g, (SELECT array_agg(row(n.*)::text ORDER BY n.start_pos) FROM aiml.ner(aiml.ner_default_model(), s) n) AS a,
+             (SELECT array_agg(row(n.*)::text ORDER BY n.start_pos) FROM ner_default_copy c, aiml.ner(c.m, s) n) AS b
+      FROM ner_rows) x;
+SELECT aiml.model_send(m) = aiml.model_send(aiml.ner_default_model()) AS same_bytes FROM ner_default_copy;
+DROP TABLE ner_default_copy, ner_rows;
 
 -- errors: spans outside the text, overlapping, malformed
 SELECT aiml.ner_train($$SELECT 'short text', '[{"label": "X", "start": 7, "end": 12}]'::jsonb$$);

@@ -1969,11 +1969,30 @@ collect_span(const NerSpan *span, void *arg)
 	row->score = span->score;
 }
 
+static AimlModel *default_model_value = NULL;
+static NerModel *default_model = NULL;
+
+/*
+ * The model argument of aiml.ner.  aiml.ner_default_model() hands out the
+ * backend's loaded default model value itself, recognized here by its
+ * address, so aiml.ner(aiml.ner_default_model(), text) in a per-row query
+ * neither copies nor compares 4 MB per row; any other value goes through the
+ * per-query model cache.
+ */
+static NerModel *
+ner_model_arg(FunctionCallInfo fcinfo)
+{
+	if (default_model_value != NULL &&
+		DatumGetPointer(PG_GETARG_DATUM(0)) == (Pointer) default_model_value)
+		return default_model;
+	return aiml_model_cached(fcinfo, 0, AIML_KIND_NER, "aiml.ner", ner_loader);
+}
+
 /* aiml.ner(model, text): the model's spans, as extract_entities returns them. */
 Datum
 aiml_ner(PG_FUNCTION_ARGS)
 {
-	NerModel   *m = aiml_model_cached(fcinfo, 0, AIML_KIND_NER, "aiml.ner", ner_loader);
+	NerModel   *m = ner_model_arg(fcinfo);
 	text	   *t = PG_GETARG_TEXT_PP(1);
 	SpanRows	sr;
 
@@ -2247,8 +2266,6 @@ aiml_ner_evaluate(PG_FUNCTION_ARGS)
 
 /* ---- the default model ---- */
 
-static AimlModel *default_model_value = NULL;
-static NerModel *default_model = NULL;
 
 /* Reads <share>/extension/aiml/ner/english.model (wire bytes) once per backend. */
 static AimlModel *
@@ -2305,14 +2322,15 @@ ner_default_model(void)
 	return default_model;
 }
 
-/* aiml.ner_default_model(): the shipped English model as a value. */
+/*
+ * aiml.ner_default_model(): the shipped English model as a value.  It is the
+ * backend's own loaded copy, not a new one per call: PostgreSQL never
+ * modifies or frees a function's by-reference result in place (storing it
+ * copies it), and aiml.ner knows it by its address.
+ */
 Datum
 aiml_ner_default_model(PG_FUNCTION_ARGS)
 {
-	AimlModel  *copy;
-
 	(void) ner_default_model();
-	copy = palloc(VARSIZE(default_model_value));
-	memcpy(copy, default_model_value, VARSIZE(default_model_value));
-	PG_RETURN_POINTER(copy);
+	PG_RETURN_POINTER(default_model_value);
 }
