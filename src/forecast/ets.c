@@ -37,7 +37,10 @@
 #define ETS_HUGE 1e20
 #define ETS_TOL 1e-10
 #define ETS_MAX_EVALS 1000
+#define ETS_MAX_EVALS_FULL 1000	/* with the seasonal states; R's maxit is 2000 */
+#define ETS_FULL_ROUNDS 1		/* restarts of the search with the seasonal states */
 #define ETS_RELTOL 1e-8
+#define ETS_MAX_FIT_SEASON 52	/* longer seasons keep the heuristic states */
 
 typedef struct EtsParams
 {
@@ -47,7 +50,7 @@ typedef struct EtsParams
 				phi;
 } EtsParams;
 
-/* One model being fitted: data, structure, heuristic initial states. */
+/* One model being fitted: data, structure, initial states. */
 typedef struct EtsWork
 {
 	const double *y;
@@ -56,12 +59,12 @@ typedef struct EtsWork
 	int			error,
 				trend,
 				season;
-	const double *seas0;		/* heuristic seasonal states, ring order */
+	double	   *seas0;			/* initial seasonal states, ring order */
 	double	   *seas;			/* working copy */
 	double		l0,
 				b0;
+	bool		fit_seas;		/* seas0[0..m-2] are in the parameter vector */
 	double		floor_sse;		/* keeps log(SSE) finite on exact fits */
-	int			npar;			/* optimized parameters */
 } EtsWork;
 
 /*
@@ -152,9 +155,15 @@ ets_run(EtsWork *w, const EtsParams *p, double *l, double *b, double *sse)
 	return w->n * log(Max(sum, w->floor_sse)) + 2 * sumlog;
 }
 
-/* Parameter vector layout: alpha [beta] [gamma] [phi] l0 [b0]. */
+/*
+ * Parameter vector layout: alpha [beta] [gamma] [phi] l0 [b0], then, when
+ * the seasonal states are fitted, the first m - 1 of them; the last one is
+ * what makes them sum to 0 (additive) or m (multiplicative), so the level
+ * stays identified, as in R's etsTargetFunction.  Returns false outside the
+ * usual bounds or with a multiplicative seasonal state <= 0.
+ */
 static bool
-ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *b0)
+ets_unpack(EtsWork *w, const double *x, EtsParams *p)
 {
 	int			i = 0;
 
@@ -162,8 +171,8 @@ ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *
 	p->beta = w->trend != ETS_N ? x[i++] : 0;
 	p->gamma = w->season != ETS_N ? x[i++] : 0;
 	p->phi = w->trend == ETS_AD ? x[i++] : 1;
-	*l0 = x[i++];
-	*b0 = w->trend != ETS_N ? x[i++] : 0;
+	w->l0 = x[i++];
+	w->b0 = w->trend != ETS_N ? x[i++] : 0;
 
 	if (p->alpha < 1e-4 || p->alpha > 0.9999)
 		return false;
@@ -173,6 +182,21 @@ ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *
 		return false;
 	if (w->trend == ETS_AD && (p->phi < 0.8 || p->phi > 0.98))
 		return false;
+	if (w->fit_seas)
+	{
+		double		last = w->season == ETS_M ? w->m : 0;
+
+		for (int k = 0; k < w->m - 1; k++)
+		{
+			w->seas0[k] = x[i++];
+			last -= w->seas0[k];
+		}
+		w->seas0[w->m - 1] = last;
+		if (w->season == ETS_M)
+			for (int k = 0; k < w->m; k++)
+				if (w->seas0[k] <= 0)
+					return false;
+	}
 	return true;
 }
 
@@ -186,7 +210,7 @@ ets_objective(const double *x, void *arg)
 				b,
 				sse;
 
-	if (!ets_unpack(w, x, &p, &w->l0, &w->b0))
+	if (!ets_unpack(w, x, &p))
 		return ETS_HUGE;
 	return ets_run(w, &p, &l, &b, &sse);
 }
@@ -276,14 +300,81 @@ ets_count_params(int trend, int season, int m)
 	return k;
 }
 
-/* Fits one model structure; returns false when it cannot be fitted. */
+/* A simplex step of size from x that stays inside [lo, hi] when it can. */
+static double
+ets_inside(double x, double lo, double hi, double size)
+{
+	return x + size <= hi ? size : (x - size >= lo ? -size : (hi - lo) / 2 - (x - lo));
+}
+
+/*
+ * Steps of a restarted simplex around the point x of a first search: a
+ * tenth of each smoothing parameter's range (towards the inside), a share of
+ * the level, slope and seasonal amplitude.
+ */
+static void
+ets_restart_steps(const EtsWork *w, const double *x, int dim, double scale, double *step)
+{
+	int			i = 0;
+	double		alpha = x[0];
+
+	step[i] = ets_inside(x[i], 1e-4, 0.9999, 0.1);
+	i++;
+	if (w->trend != ETS_N)
+	{
+		step[i] = ets_inside(x[i], 1e-4, alpha, 0.1 * alpha);
+		i++;
+	}
+	if (w->season != ETS_N)
+	{
+		step[i] = ets_inside(x[i], 1e-4, 1 - alpha, 0.1 * (1 - alpha));
+		i++;
+	}
+	if (w->trend == ETS_AD)
+	{
+		step[i] = ets_inside(x[i], 0.8, 0.98, 0.02);
+		i++;
+	}
+	step[i] = Max(fabs(x[i]) * 0.02, scale * 0.05 + 1e-8);
+	i++;
+	if (w->trend != ETS_N)
+	{
+		step[i] = Max(fabs(x[i]) * 0.1, scale * 0.005 + 1e-8);
+		i++;
+	}
+	if (i < dim)
+	{
+		double		center = w->season == ETS_M ? 1 : 0,
+					amp = 0;
+
+		for (int k = i; k < dim; k++)
+			amp += fabs(x[k] - center);
+		amp = amp / (dim - i) + (w->season == ETS_M ? 1e-3 : 1e-3 * scale);
+		for (int k = i; k < dim; k++)
+			step[k] = 0.1 * amp;
+	}
+}
+
+/*
+ * Fits one model structure; returns false when it cannot be fitted.
+ *
+ * Three Nelder-Mead searches, each from the best point of the one before:
+ * the smoothing parameters with the initial level and slope, the seasonal
+ * states held at the heuristic (few dimensions, so it converges fast and
+ * gives the others a good start); the same again from a fresh simplex
+ * (a simplex collapsed against a bound, e.g. alpha = beta = 0.9999, often
+ * stops short); then, for a seasonal model with m <= ETS_MAX_FIT_SEASON,
+ * everything together with the first m - 1 initial seasonal states, as R
+ * does.  Each search keeps its starting point in the simplex, so the
+ * likelihood never gets worse than the heuristic start's.
+ */
 static bool
 ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 			const double *seas0, double scale, EtsFit *fit)
 {
 	EtsWork		w;
-	double		x[8],
-				step[8];
+	double	   *x,
+			   *step;
 	int			dim = 0;
 	double		lik,
 				sse = 0,
@@ -303,10 +394,14 @@ ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 	w.error = error;
 	w.trend = trend;
 	w.season = season;
-	w.seas0 = seas0;
+	w.seas0 = palloc0(sizeof(double) * w.m);
+	if (season != ETS_N)
+		memcpy(w.seas0, seas0, sizeof(double) * w.m);
 	w.seas = palloc0(sizeof(double) * w.m);
 	w.floor_sse = n * (error == ETS_M ? 1e-16 : 1e-16 * scale * scale) + 1e-300;
-	ets_initial_level(y, n, w.m, trend, season, seas0, &w.l0, &w.b0);
+	ets_initial_level(y, n, w.m, trend, season, w.seas0, &w.l0, &w.b0);
+	x = palloc(sizeof(double) * (6 + w.m));
+	step = palloc(sizeof(double) * (6 + w.m));
 
 	/* R's starting values */
 	x[dim] = lower_alpha + 0.2 * (upper - lower_alpha) / w.m;
@@ -333,13 +428,36 @@ ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 		x[dim] = w.b0;
 		step[dim++] = Max(fabs(w.b0) * 0.1, scale * 0.01 + 1e-8);
 	}
-	w.npar = dim;
 
 	fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS, ETS_RELTOL, &lik);
-	if (lik >= ETS_HUGE || !ets_unpack(&w, x, &p, &w.l0, &w.b0) ||
+	if (lik < ETS_HUGE)
+	{
+		ets_restart_steps(&w, x, dim, scale, step);
+		fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS, ETS_RELTOL, &lik);
+	}
+	if (lik < ETS_HUGE && season != ETS_N && w.m - 1 <= ETS_MAX_FIT_SEASON)
+	{
+		double		mean = 0;
+
+		/* normalized heuristic states, as the parametrization needs */
+		for (int k = 0; k < w.m; k++)
+			mean += w.seas0[k] / w.m;
+		for (int k = 0; k < w.m - 1; k++)
+			x[dim++] = season == ETS_M ? w.seas0[k] / mean : w.seas0[k] - mean;
+		w.fit_seas = true;
+		for (int round = 0; round < ETS_FULL_ROUNDS && lik < ETS_HUGE; round++)
+		{
+			ets_restart_steps(&w, x, dim, scale, step);
+			fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS_FULL, ETS_RELTOL, &lik);
+		}
+	}
+	if (lik >= ETS_HUGE || !ets_unpack(&w, x, &p) ||
 		(lik = ets_run(&w, &p, &l, &b, &sse)) >= ETS_HUGE)
 	{
 		pfree(w.seas);
+		pfree(w.seas0);
+		pfree(x);
+		pfree(step);
 		return false;
 	}
 
@@ -365,6 +483,9 @@ ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 	fit->bic = lik + np * log((double) n);
 	fit->loglik = -0.5 * (lik + n * (log(2 * M_PI / n) + 1));
 	pfree(w.seas);
+	pfree(w.seas0);
+	pfree(x);
+	pfree(step);
 	return true;
 }
 
@@ -425,14 +546,16 @@ ets_spec_allows(const EtsSpec *spec, int e, int t, int s)
 		return false;
 	if (spec->trend >= 0)
 		return spec->trend == t;
-	/* trend chosen: damped restricts whether Ad is among the candidates */
-	if (spec->damped == 1 && t != ETS_AD && t != ETS_N)
-		return false;
-	if (spec->damped == 1 && t == ETS_N)
-		return false;
-	if (spec->damped == 0 && t == ETS_AD)
-		return false;
-	return true;
+	/*
+	 * Trend chosen: damped true offers Ad only, false N and A; by default N
+	 * and Ad, because an undamped trend, extrapolated over the horizon, is
+	 * what made the automatic choice miss badly (docs/forecast.md).
+	 */
+	if (spec->damped == 1)
+		return t == ETS_AD;
+	if (spec->damped == 0)
+		return t != ETS_AD;
+	return t != ETS_A;
 }
 
 /*
