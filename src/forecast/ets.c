@@ -260,7 +260,8 @@ ets_admissible(const EtsWork *w, const EtsParams *p)
  * the seasonal states are fitted, the first m - 1 of them; the last one is
  * what makes them sum to 0 (additive) or m (multiplicative), so the level
  * stays identified, as in R's etsTargetFunction.  Returns false outside the
- * usual bounds or with a multiplicative seasonal state <= 0.
+ * usual bounds or the admissible region, or with a multiplicative seasonal
+ * state <= 0.
  */
 static bool
 ets_unpack(EtsWork *w, const double *x, EtsParams *p)
@@ -460,15 +461,16 @@ ets_restart_steps(const EtsWork *w, const double *x, int dim, double scale, doub
 /*
  * Fits one model structure; returns false when it cannot be fitted.
  *
- * Three Nelder-Mead searches, each from the best point of the one before:
- * the smoothing parameters with the initial level and slope, the seasonal
+ * Nelder-Mead searches, each from the best point of the ones before: the
+ * smoothing parameters with the initial level and slope, the seasonal
  * states held at the heuristic (few dimensions, so it converges fast and
- * gives the others a good start); the same again from a fresh simplex
- * (a simplex collapsed against a bound, e.g. alpha = beta = 0.9999, often
- * stops short); then, for a seasonal model with m <= ETS_MAX_FIT_SEASON,
- * everything together with the first m - 1 initial seasonal states, as R
- * does.  Each search keeps its starting point in the simplex, so the
- * likelihood never gets worse than the heuristic start's.
+ * gives the others a good start), from two starting points; the same again
+ * from a fresh simplex around the better one (a simplex collapsed against a
+ * bound, e.g. alpha = beta = 0.9999, often stops short); then, for a
+ * seasonal model with m <= ETS_MAX_FIT_SEASON, everything together with the
+ * first m - 1 initial seasonal states, as R does.  Each search keeps its
+ * starting point in the simplex, so the likelihood never gets worse than
+ * the heuristic start's.
  */
 static bool
 ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
