@@ -81,6 +81,16 @@ SELECT label, count(*) FROM entities_big, aiml.extract_entities(t, ARRAY['EMAIL'
 DROP TABLE entities_big;
 DROP FUNCTION ents;
 
+-- An address at the very end of a text: the text is not NUL-terminated, and in
+-- a heap tuple the next column follows it directly (a 23-byte text's header
+-- byte is the digit 1), so reading past its end saw "10.0.0.251999..."
+CREATE TEMP TABLE entities_tuple (a text, b text);
+INSERT INTO entities_tuple VALUES ('login from 10.0.0.25', repeat('9', 23)),
+                                  ('login from 2001:db8::25', repeat('9', 23));
+SELECT e.label, e.text, e.normalized, e.end_pos = length(t.a) + 1 AS at_end
+FROM entities_tuple t, aiml.extract_entities(t.a, ARRAY['IP']) e;
+DROP TABLE entities_tuple;
+
 -- One scanner instead of one pass per rule: the rows must not change.  About
 -- 1.6 MB of generated log and ticket text (test/sql/extract_text.sql) and of
 -- a token soup made to sit on the edges of the rules; the per-label counts

@@ -206,17 +206,23 @@ rule_card(RuleMatch *m)
 	return true;
 }
 
-/* Each octet must be at most 255; leading zeros are dropped. */
+/*
+ * Each octet must be at most 255; leading zeros are dropped.  The text is
+ * not NUL-terminated (a varlena's bytes): the digits are read up to the
+ * match's end only, or an address at the very end of a text would take in
+ * whatever bytes follow it in memory.
+ */
 static bool
 rule_ipv4(RuleMatch *m)
 {
 	int			o[4];
 	const char *p = m->s + m->start;
+	const char *end = m->s + m->end;
 
 	for (int k = 0; k < 4; k++)
 	{
 		o[k] = 0;
-		for (int d = 0; isdigit((unsigned char) *p); d++, p++)
+		for (; p < end && isdigit((unsigned char) *p); p++)
 			o[k] = o[k] * 10 + (*p - '0');
 		if (o[k] > 255)
 			return false;
