@@ -18,9 +18,10 @@
  * each epoch ends with the validation loss, and the weights of the best
  * epoch are kept (early stopping after `patience` epochs without
  * improvement).  With ensemble n, n networks are trained from seeds seed ..
- * seed + n - 1 on the same windows and their forecasts averaged.  Memory beyond the
- * data is the weights (five copies: weights, gradient, Adam's two moments
- * and the best weights) and one batch of activations (lstm_work_bytes).
+ * seed + n - 1 on the same windows and their forecasts averaged.  Memory
+ * beyond the data is the weights (five copies: weights, gradient, Adam's two
+ * moments and the best weights, plus one per ensemble member) and one batch
+ * of activations (lstm_work_bytes).
  */
 #include "postgres.h"
 
