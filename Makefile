@@ -6,7 +6,7 @@
 # headers exist.  Plain `make` / `make install` need the packages already.
 
 EXTENSION   = aiml
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
 PG_CONFIG  ?= pg_config
 
 # Each module's SQL is the file named after its folder (src/anomaly/anomaly.sql),
@@ -20,8 +20,16 @@ MODULE_SQL  = src/core/core.sql $(strip $(foreach m,$(AIML_MODULES),\
 MODULE_big  = aiml
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = aiml--$(EXTVERSION).sql
-DATA        = $(wildcard upgrade/aiml--*--*.sql)
+# upgrade/: the frozen base scripts of released versions (so CREATE EXTENSION
+# aiml VERSION '0.1.0' works, and the upgrade test can start from it) and the
+# upgrade scripts aiml--A--B.sql between them.
+DATA        = $(wildcard upgrade/aiml--*.sql)
 EXTRA_CLEAN = $(DATA_built)
+
+# `make installcheck` runs the regression tests against an installed server
+# (PGHOST, PGPORT, PGUSER as for psql), as users of PGXS extensions expect;
+# `make test` runs them, and the TAP tests, on a throwaway cluster.
+REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
 LIBS_PKG    = openblas json-c libpcre2-8 libcurl libcrypto
 PG_CPPFLAGS = -I$(CURDIR)/src -DAIML_VERSION='"$(EXTVERSION)"' \

@@ -44,6 +44,19 @@ SELECT aiml.ner_train('SELECT body, spans FROM ner_tickets ORDER BY id',
                       '{"epochs": 20, "seed": 7, "hash_bits": 12, "gazetteer": false}')::text = m::text AS same_seed_same_bytes
 FROM ner_models;
 
+-- the domains option: one weight table for prose, one for short or social
+-- texts (the tickets are short); gazetteer and lexicon features; the same
+-- seed gives the same bytes too
+CREATE TABLE ner_domain_models AS
+SELECT aiml.ner_train('SELECT body, spans FROM ner_tickets ORDER BY id',
+                      '{"epochs": 20, "seed": 7, "hash_bits": 12, "domains": true}') AS m;
+SELECT aiml.describe(m)->'domains' AS domains, aiml.describe(m)->'gazetteer' AS gazetteer,
+       aiml.describe(m)->'size_bytes' AS size_bytes FROM ner_domain_models;
+SELECT label, text FROM ner_domain_models, aiml.ner(m, 'Ask the finance team about Report Builder.');
+SELECT aiml.ner_train('SELECT body, spans FROM ner_tickets ORDER BY id',
+                      '{"epochs": 20, "seed": 7, "hash_bits": 12, "domains": true}')::text = m::text AS same_seed_same_bytes
+FROM ner_domain_models;
+
 -- evaluation, by hand: the gold spans of three new tickets against what the
 -- model finds (shown first)
 CREATE TABLE ner_heldout (body text, spans jsonb);
@@ -147,5 +160,15 @@ SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros
 SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], '\x0000c07f'::bytea || zeros(44), zeros(4 * 3 * 1024))));
 SELECT count(*) FROM aiml.ner(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), zeros(4 * 3 * 1024 - 4) || '\x0000807f'::bytea)), 'x');
 SELECT aiml.describe(forge.model('ner', 10, '\x0a000000'::bytea));
-DROP TABLE ner_tickets, ner_heldout, ner_models, ner_conll, ner_conll_models;
+-- format version 2: the same, then f64 scale and i16 weights, two tables
+-- with flag 2 (domains); version 1 knows no flag 2
+SELECT count(*) FROM aiml.ner(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 2), 'Some Text');
+SELECT count(*) FROM aiml.ner(forge.model('ner', 10, ner_payload(10, 2, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 2048)), 2), 'Some Text');
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 2, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 2));
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), forge.f64(0) || zeros(2 * 3 * 1024)), 2));
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), forge.f64('NaN') || zeros(2 * 3 * 1024)), 2));
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 4, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 2));
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 2, ARRAY['X'], zeros(48), zeros(4 * 3 * 2048))));
+SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 3));
+DROP TABLE ner_tickets, ner_heldout, ner_models, ner_domain_models, ner_conll, ner_conll_models;
 DROP FUNCTION span, zeros, ner_payload;

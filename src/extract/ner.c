@@ -16,17 +16,28 @@
  * the number of labels, not by the vocabulary.  Every token gets NER_NFEAT
  * features: its word (lower-cased and as written), shape (Xx, dd-dd),
  * prefixes and suffixes, neighbouring words and shapes in a window of two,
- * word pairs, capitalisation at sentence start, and gazetteer hits.
+ * word pairs, capitalisation at sentence start, gazetteer hits, and the
+ * word lexicon's classes of the word
+ * and its neighbours (lexicon.txt: how the English word lists capitalise
+ * it, its WordNet proper-noun files and the file of its first noun sense,
+ * a cheap stand-in for word clusters).  Then NER_NHIST features of the
+ * document's prediction history (see History below) for the token and its
+ * neighbours.  Models of format version 1 have the first NER_NFEAT_V1
+ * features only and no history; they are still read and tag as before.
  *
  * Averaging uses the usual lazy trick: besides the weights w we keep
  * u = sum of c * update, where c counts the sentences seen, and the averaged
  * weights are w - u / c.
  *
- * Payload, format version 1 (little-endian):
- *     u32 hash_bits, u32 flags (1 = gazetteer features), u32 nlabels,
- *     nlabels strings, u32 epochs, u64 seed, u64 sentences, u64 tokens,
- *     f32 transitions[(ntags + 1) * ntags]   (row ntags: from the start),
- *     f32 weights[2^hash_bits * ntags]        (bucket-major)
+ * Payload, format version 2 (little-endian):
+ *     u32 hash_bits, u32 flags (1 = gazetteer features, 2 = domains),
+ *     u32 nlabels, nlabels strings, u32 epochs, u64 seed, u64 sentences,
+ *     u64 tokens, f32 transitions[(ntags + 1) * ntags] (row ntags: from the
+ *     start), f64 scale, i16 weights[ntables * 2^hash_bits * ntags]
+ *     (table-, then bucket-major; weight = i16 * scale; ntables is 2 with
+ *     flag 2: prose, then social media, else 1)
+ * Format version 1 (still read): flags 1 only, f32 weights[2^hash_bits *
+ * ntags], NER_NFEAT_V1 features and no history.
  */
 #include "postgres.h"
 
@@ -54,13 +65,22 @@
 #define NER_MIN_BITS 10
 #define NER_MAX_BITS 22
 #define NER_MAX_CELLS (1 << 25)	/* buckets times tags */
-#define NER_NFEAT 27
+#define NER_NFEAT_V1 27		/* features of format version 1 */
+#define NER_NFEAT 33			/* features per token, at most */
+#define NER_NHIST 5				/* history features per token (version 2) */
+#define NER_HIST_SLOTS 4096		/* distinct words a document's history holds */
+#define HIST_KEY(h) (((h) | 1) & ~UINT64CONST(2))	/* never 0 */
+#define HIST_CAPITAL UINT64CONST(2) /* key bit: the token is capitalised */
 #define NER_FLAG_GAZETTEER 0x01
+#define NER_FLAG_DOMAINS 0x02	/* one weight table per domain (version 2) */
+#define NER_NDOMAINS 2			/* 0: edited prose, 1: social media */
 
 struct NerModel
 {
 	int			bits;
 	int			flags;
+	int			nfeat;			/* features per token: NER_NFEAT_V1 or NER_NFEAT */
+	int			ntables;		/* weight tables: 1, or NER_NDOMAINS */
 	int			nlabels;
 	char	  **labels;
 	int			ntags;
@@ -69,7 +89,9 @@ struct NerModel
 	uint64		sentences;
 	uint64		tokens;
 	float	   *trans;			/* (ntags + 1) * ntags */
-	float	   *weights;		/* 2^bits * ntags */
+	float	   *weights;		/* ntables * 2^bits * ntags, of a model trained */
+	int16	   *qweights;		/* the same, of a model loaded: weight * qscale */
+	double		qscale;
 	bool	   *allowed;		/* (ntags + 1) * ntags: transition allowed */
 };
 
@@ -91,6 +113,7 @@ typedef struct TokInfo
 	int			flags;
 	uint8		gaz_begin;
 	uint8		gaz_inside;
+	uint32		lex;			/* ner_lexicon_lookup */
 } TokInfo;
 
 /* FNV-1a without lower-casing: the word as written is a feature of its own. */
@@ -154,6 +177,7 @@ token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti)
 	ti->cap = ner_is_upper_at(p, n, utf8);
 	ti->flags = tok->flags;
 	ti->gaz_begin = ti->gaz_inside = 0;
+	ti->lex = 0;
 }
 
 /* Stand-ins for the neighbours before the first and after the last token. */
@@ -190,12 +214,13 @@ pair(uint64 a, uint64 b)
 }
 
 /*
- * The NER_NFEAT bucket numbers of every token of one sentence (tokens
- * toks[0..n) of s) into feats[n * NER_NFEAT].
+ * The nfeat bucket numbers of every token of one sentence (tokens
+ * toks[0..n) of s) into feats[n * nfeat].  Models of format version 1 have
+ * the first NER_NFEAT_V1 features only.
  */
 static void
-sentence_features(int bits, bool use_gaz, const char *s, const NerToken *toks,
-				  int n, uint32 *feats)
+sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
+				  const NerToken *toks, int n, uint32 *feats, uint64 *keys)
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	TokInfo    *ti = palloc(sizeof(TokInfo) * n);
@@ -213,6 +238,15 @@ sentence_features(int bits, bool use_gaz, const char *s, const NerToken *toks,
 			ti[i].gaz_inside = hits[i].inside;
 		}
 		pfree(hits);
+		if (nfeat > NER_NFEAT_V1)
+		{
+			uint32	   *lex = palloc(sizeof(uint32) * n);
+
+			ner_lexicon_lookup_tokens(s, toks, n, lex);
+			for (int i = 0; i < n; i++)
+				ti[i].lex = lex[i];
+			pfree(lex);
+		}
 	}
 
 	for (int i = 0; i < n; i++)
@@ -222,7 +256,7 @@ sentence_features(int bits, bool use_gaz, const char *s, const NerToken *toks,
 		const TokInfo *p2 = i > 1 ? &ti[i - 2] : boundary_info(false);
 		const TokInfo *n1 = i + 1 < n ? &ti[i + 1] : boundary_info(true);
 		const TokInfo *n2 = i + 2 < n ? &ti[i + 2] : boundary_info(true);
-		uint32	   *f = feats + (Size) i * NER_NFEAT;
+		uint32	   *f = feats + (Size) i * nfeat;
 		int			k = 0;
 
 		f[k++] = bucket(bits, 0, 0);
@@ -249,9 +283,254 @@ sentence_features(int bits, bool use_gaz, const char *s, const NerToken *toks,
 		f[k++] = bucket(bits, 24, pair(w->shape, n1->lower));
 		f[k++] = bucket(bits, 25, Min(w->nchars, 12) * 2 + (w->cap ? 1 : 0));
 		f[k++] = bucket(bits, 26, w->flags & ~NER_TOK_SENT_START);
-		Assert(k == NER_NFEAT);
+		if (nfeat > NER_NFEAT_V1)
+		{
+			uint32		wflags = w->lex & NER_LEX_FLAGS;
+
+			f[k++] = bucket(bits, 27, wflags * 4 + ((w->flags & NER_TOK_SENT_START) ? 2 : 0) + (w->cap ? 1 : 0));
+			f[k++] = bucket(bits, 28, w->lex >> NER_LEX_CLASS_SHIFT);
+			f[k++] = bucket(bits, 29, p1->lex >> NER_LEX_CLASS_SHIFT);
+			f[k++] = bucket(bits, 30, n1->lex >> NER_LEX_CLASS_SHIFT);
+			f[k++] = bucket(bits, 31, (p1->lex & NER_LEX_FLAGS) * 2 + (p1->cap ? 1 : 0));
+			f[k++] = bucket(bits, 32, (n1->lex & NER_LEX_FLAGS) * 2 + (n1->cap ? 1 : 0));
+		}
+		Assert(k == nfeat);
+		if (keys)
+		{
+			unsigned char c = (unsigned char) s[toks[i].start];
+
+			keys[i] = w->cap ? HIST_KEY(w->lower) | HIST_CAPITAL :
+				(c >= 'a' && c <= 'z') || c >= 0x80 ? HIST_KEY(w->lower) : 0;
+		}
 	}
 	pfree(ti);
+}
+
+/* ---- the document's prediction history ---- */
+
+/*
+ * Ratinov and Roth's "extended prediction history" (CoNLL 2009): a
+ * capitalised word tends to keep its label within a document ("Carter
+ * Beauford ... Beauford"), so the tagger remembers, for each capitalised
+ * word of the document so far, how often its earlier occurrences were
+ * tagged with each label or O, and gives the majority as a feature to its
+ * later occurrences.  Training fills the history with the model's own
+ * predictions, as tagging does, document by document in text order.
+ */
+typedef struct History
+{
+	int			nlabels;
+	uint64	   *keys;			/* NER_HIST_SLOTS, 0 = empty */
+	uint8	   *counts;			/* NER_HIST_SLOTS * (nlabels + 1): O, then labels */
+	bool	   *lower;			/* NER_HIST_SLOTS: seen in lower case */
+	int		   *used;			/* slots in use, to clear them */
+	int			nused;
+} History;
+
+/* An empty history for a model of nlabels labels, in cxt. */
+static History *
+history_create(int nlabels, MemoryContext cxt)
+{
+	History    *h = MemoryContextAlloc(cxt, sizeof(History));
+
+	h->nlabels = nlabels;
+	h->keys = MemoryContextAllocZero(cxt, sizeof(uint64) * NER_HIST_SLOTS);
+	h->counts = MemoryContextAllocZero(cxt, (Size) NER_HIST_SLOTS * (nlabels + 1));
+	h->lower = MemoryContextAllocZero(cxt, sizeof(bool) * NER_HIST_SLOTS);
+	h->used = MemoryContextAlloc(cxt, sizeof(int) * NER_HIST_SLOTS);
+	h->nused = 0;
+	return h;
+}
+
+/* Frees a history made by history_create. */
+static void
+history_free(History *h)
+{
+	pfree(h->keys);
+	pfree(h->counts);
+	pfree(h->lower);
+	pfree(h->used);
+	pfree(h);
+}
+
+/* Forgets everything: a new document starts. */
+static void
+history_reset(History *h)
+{
+	for (int i = 0; i < h->nused; i++)
+	{
+		h->keys[h->used[i]] = 0;
+		h->lower[h->used[i]] = false;
+		memset(h->counts + (Size) h->used[i] * (h->nlabels + 1), 0, h->nlabels + 1);
+	}
+	h->nused = 0;
+}
+
+/*
+ * Tagging a text needs an empty history, and most texts are short, so one
+ * history of the largest size is kept per backend and cleared slot by slot
+ * after use rather than allocated and zeroed for every row.  Nothing tags
+ * while a text is being tagged; a history left dirty by an error is
+ * cleared whole at the next use.
+ */
+static History *history_cache = NULL;
+static bool history_dirty = false;
+
+static History *
+history_acquire(int nlabels)
+{
+	if (history_cache == NULL)
+		history_cache = history_create(NER_MAX_LABELS, TopMemoryContext);
+	else if (history_dirty)
+	{
+		memset(history_cache->keys, 0, sizeof(uint64) * NER_HIST_SLOTS);
+		memset(history_cache->counts, 0, (Size) NER_HIST_SLOTS * (NER_MAX_LABELS + 1));
+		memset(history_cache->lower, 0, sizeof(bool) * NER_HIST_SLOTS);
+		history_cache->nused = 0;
+	}
+	history_cache->nlabels = nlabels;
+	history_dirty = true;
+	return history_cache;
+}
+
+/* Gives back the history of history_acquire, cleared. */
+static void
+history_release(History *h)
+{
+	history_reset(h);
+	history_dirty = false;
+}
+
+/* Slot of a word's key, or of the empty slot where it would go. */
+static inline int
+history_slot(const History *h, uint64 key)
+{
+	int			i;
+
+	key &= ~HIST_CAPITAL;
+	i = (int) (ner_mix64(key) & (NER_HIST_SLOTS - 1));
+
+	while (h->keys[i] != 0 && h->keys[i] != key)
+		i = (i + 1) & (NER_HIST_SLOTS - 1);
+	return i;
+}
+
+/*
+ * The history features of a sentence's tokens (keys from
+ * sentence_features) into dyn[n * NER_NHIST]: the majority tag class of the
+ * word's earlier occurrences (0: none, 1: O, 2 + k: label k), alone and
+ * with the token's sentence-start flag.
+ */
+static void
+history_features(const History *h, int bits, const uint64 *keys, int n, uint32 *dyn)
+{
+	int			v[NER_MAX_SENTENCE];
+
+	int			low[NER_MAX_SENTENCE];
+
+	for (int i = 0; i < n; i++)
+	{
+		v[i] = 0;
+		low[i] = (keys[i] & HIST_CAPITAL) ? 0 : 4;
+		if (keys[i] & HIST_CAPITAL)
+		{
+			int			slot = history_slot(h, keys[i]);
+
+			low[i] = (h->keys[slot] != 0 && h->lower[slot] ? 2 : 0) + (i == 0 ? 1 : 0);
+			if (h->keys[slot] != 0)
+			{
+				const uint8 *c = h->counts + (Size) slot * (h->nlabels + 1);
+				int			best = 0;
+				int			total = c[0];
+
+				for (int k = 1; k <= h->nlabels; k++)
+				{
+					total += c[k];
+					if (c[k] > c[best])
+						best = k;
+				}
+				v[i] = total > 0 ? 1 + best : 0;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		dyn[i * NER_NHIST] = bucket(bits, 33, v[i]);
+		dyn[i * NER_NHIST + 1] = bucket(bits, 34, v[i] * 2 + (i == 0 ? 1 : 0));
+		dyn[i * NER_NHIST + 2] = bucket(bits, 35, v[i] * 64 + (i > 0 ? v[i - 1] : 63));
+		dyn[i * NER_NHIST + 3] = bucket(bits, 36, v[i] * 64 + (i + 1 < n ? v[i + 1] : 63));
+		dyn[i * NER_NHIST + 4] = bucket(bits, 39, low[i]);
+	}
+}
+
+/*
+ * Adds a tagged sentence to the history: the tags of its capitalised words,
+ * and that its lower-case words were seen in lower case.
+ */
+static void
+history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		int			slot;
+		uint8	   *c;
+
+		if (keys[i] == 0)
+			continue;
+		slot = history_slot(h, keys[i]);
+		if (h->keys[slot] == 0)
+		{
+			if (h->nused * 2 >= NER_HIST_SLOTS)
+				continue;
+			h->keys[slot] = keys[i] & ~HIST_CAPITAL;
+			h->used[h->nused++] = slot;
+		}
+		if (!(keys[i] & HIST_CAPITAL))
+		{
+			h->lower[slot] = true;
+			continue;
+		}
+		c = h->counts + (Size) slot * (h->nlabels + 1);
+		c = c + (tags[i] == 0 ? 0 : 1 + TAG_LABEL(tags[i]));
+		if (*c < 255)
+			(*c)++;
+	}
+}
+
+/*
+ * The domain of a text, for models trained with the option "domains": 0
+ * (edited prose) for a text of at least NER_PROSE_MIN bytes with two
+ * sentence ends or more and no @mention, #hashtag or URL, else 1 (short or
+ * social-media text).  Tweets and articles capitalise and punctuate
+ * differently, so such a model keeps one weight table for each (see train).
+ * One pass over the bytes, no tokenizing.
+ */
+#define NER_PROSE_MIN 100
+
+static int
+text_domain(const char *s, int len)
+{
+	int			ends = 0;
+
+	if (len < NER_PROSE_MIN)
+		return 1;
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+		bool		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
+
+		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
+			isalnum((unsigned char) s[i + 1]))
+			return 1;
+		if ((c == 'h' || c == 'w') && after_space &&
+			((len - i >= 7 && strncmp(s + i, "http://", 7) == 0) ||
+			 (len - i >= 8 && strncmp(s + i, "https://", 8) == 0) ||
+			 (len - i >= 4 && strncmp(s + i, "www.", 4) == 0)))
+			return 1;
+		if ((c == '.' || c == '!' || c == '?') && (i + 1 == len || isspace((unsigned char) s[i + 1])))
+			ends++;
+	}
+	return ends >= 2 ? 0 : 1;
 }
 
 /* ---- decoding ---- */
@@ -276,20 +555,50 @@ allowed_transitions(int nlabels, MemoryContext cxt)
  * of the next token are prefetched while this one is summed.
  */
 static void
-emissions(const float *weights, int T, const uint32 *feats, int n, float *em)
+emissions(const float *weights, int T, int nfeat, const uint32 *feats, int n, float *em,
+		  bool add)
 {
 	for (int i = 0; i < n; i++)
 	{
 		float	   *e = em + (Size) i * T;
-		const uint32 *f = feats + (Size) i * NER_NFEAT;
+		const uint32 *f = feats + (Size) i * nfeat;
 
 		if (i + 1 < n)
-			for (int k = 0; k < NER_NFEAT; k++)
-				__builtin_prefetch(weights + (Size) f[NER_NFEAT + k] * T);
-		memset(e, 0, sizeof(float) * T);
-		for (int k = 0; k < NER_NFEAT; k++)
+			for (int k = 0; k < nfeat; k++)
+				__builtin_prefetch(weights + (Size) f[nfeat + k] * T);
+		if (!add)
+			memset(e, 0, sizeof(float) * T);
+		for (int k = 0; k < nfeat; k++)
 		{
 			const float *w = weights + (Size) f[k] * T;
+
+			for (int t = 0; t < T; t++)
+				e[t] += w[t];
+		}
+	}
+}
+
+/*
+ * emissions() over 16-bit weights, as tagging uses them (half the cache
+ * lines of f32), summed exactly in acc[n * T].
+ */
+static void
+emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
+			bool add)
+{
+	for (int i = 0; i < n; i++)
+	{
+		int32	   *e = acc + (Size) i * T;
+		const uint32 *f = feats + (Size) i * nfeat;
+
+		if (i + 1 < n)
+			for (int k = 0; k < nfeat; k++)
+				__builtin_prefetch(weights + (Size) f[nfeat + k] * T);
+		if (!add)
+			memset(e, 0, sizeof(int32) * T);
+		for (int k = 0; k < nfeat; k++)
+		{
+			const int16 *w = weights + (Size) f[k] * T;
 
 			for (int t = 0; t < T; t++)
 				e[t] += w[t];
@@ -318,13 +627,14 @@ viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
 			float		bv = -INFINITY;
 			int			bp = 0;
 
-			for (int p = 0; p < T; p++)
+			/*
+			 * allowed[] is the BIO rule: I-X follows only B-X (t - 1) or I-X
+			 * (t), anything follows anything else, so two candidates or all.
+			 */
+			for (int p = TAG_IS_I(t) ? t - 1 : 0; p < (TAG_IS_I(t) ? t + 1 : T); p++)
 			{
-				float		v;
+				float		v = delta[(i - 1) * T + p] + trans[p * T + t];
 
-				if (!allowed[p * T + t])
-					continue;
-				v = delta[(i - 1) * T + p] + trans[p * T + t];
 				if (v > bv)
 				{
 					bv = v;
@@ -361,6 +671,66 @@ check_label_name(const char *label, const char *what)
 						NER_MAX_LABEL_LEN)));
 }
 
+/*
+ * Weights as 16-bit integers times one scale (f64, then i16 little-endian):
+ * half the bytes of f32, with a step of max|w| / 32767, far below what
+ * changes a tag.
+ */
+static void
+write_weights(StringInfo buf, const float *w, Size n)
+{
+	double		maxabs = 0;
+	double		scale;
+	char	   *q = palloc_extended(n * 2, MCXT_ALLOC_HUGE);
+
+	for (Size i = 0; i < n; i++)
+		maxabs = Max(maxabs, fabs(w[i]));
+	scale = maxabs > 0 ? maxabs / 32767.0 : 1.0;
+	for (Size i = 0; i < n; i++)
+	{
+		int			v = (int) lrint(w[i] / scale);
+
+		q[2 * i] = (char) (v & 0xff);
+		q[2 * i + 1] = (char) ((v >> 8) & 0xff);
+	}
+	aiml_write_f64(buf, scale);
+	aiml_write_bytes(buf, q, n * 2);
+	pfree(q);
+}
+
+/* Weights written by write_weights, into m's qweights (in cxt) and qscale. */
+static void
+read_weights(AimlReader *r, Size n, NerModel *m, MemoryContext cxt)
+{
+	double		scale = aiml_read_f64(r);
+	const unsigned char *q;
+
+	if (!isfinite(scale) || scale <= 0)
+		aiml_payload_corrupt(r, "Its weight scale is not a positive number.");
+	q = aiml_read_bytes(r, n * 2);
+	m->qweights = MemoryContextAllocExtended(cxt, n * sizeof(int16), MCXT_ALLOC_HUGE);
+	for (Size i = 0; i < n; i++)
+		m->qweights[i] = (int16) (q[2 * i] | (q[2 * i + 1] << 8));
+	m->qscale = scale;
+}
+
+/*
+ * The f32 weights of a version 1 model as 16-bit weights, the way
+ * write_weights stores them, so both versions tag through one path.
+ */
+static void
+quantize_weights(const float *w, Size n, NerModel *m, MemoryContext cxt)
+{
+	double		maxabs = 0;
+
+	for (Size i = 0; i < n; i++)
+		maxabs = Max(maxabs, fabs(w[i]));
+	m->qscale = maxabs > 0 ? maxabs / 32767.0 : 1.0;
+	m->qweights = MemoryContextAllocExtended(cxt, n * sizeof(int16), MCXT_ALLOC_HUGE);
+	for (Size i = 0; i < n; i++)
+		m->qweights[i] = (int16) lrint(w[i] / m->qscale);
+}
+
 /* The model value of m, in the payload layout documented at the top of the file. */
 static AimlModel *
 model_serialize(const NerModel *m)
@@ -379,7 +749,7 @@ model_serialize(const NerModel *m)
 	aiml_write_u64(&buf, m->sentences);
 	aiml_write_u64(&buf, m->tokens);
 	aiml_write_f32s(&buf, m->trans, (Size) (T + 1) * T);
-	aiml_write_f32s(&buf, m->weights, ((Size) 1 << m->bits) * T);
+	write_weights(&buf, m->weights, ((Size) 1 << m->bits) * T * m->ntables);
 	return aiml_model_build(AIML_KIND_NER, NER_FORMAT_VERSION, buf.data, buf.len);
 }
 
@@ -411,8 +781,9 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		aiml_payload_corrupt(&r, psprintf("Its hash_bits %d is outside %d to %d.",
 										  m->bits, NER_MIN_BITS, NER_MAX_BITS));
 	m->flags = aiml_read_u32(&r);
-	if (m->flags & ~NER_FLAG_GAZETTEER)
+	if (m->flags & ~(model->version == 1 ? NER_FLAG_GAZETTEER : NER_FLAG_GAZETTEER | NER_FLAG_DOMAINS))
 		aiml_payload_corrupt(&r, psprintf("Its flags %d are unknown.", m->flags));
+	m->ntables = (m->flags & NER_FLAG_DOMAINS) ? NER_NDOMAINS : 1;
 	m->nlabels = aiml_read_u32(&r);
 	if (m->nlabels < 1 || m->nlabels > NER_MAX_LABELS)
 		aiml_payload_corrupt(&r, psprintf("It has %d labels, not 1 to %d.",
@@ -430,14 +801,23 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		m->labels[i] = MemoryContextStrdup(cxt, l);
 	}
 	m->ntags = T = 1 + 2 * m->nlabels;
-	if (((Size) 1 << m->bits) * T > NER_MAX_CELLS)
+	m->nfeat = model->version == 1 ? NER_NFEAT_V1 : NER_NFEAT;
+	if (((Size) 1 << m->bits) * T * m->ntables > NER_MAX_CELLS)
 		aiml_payload_corrupt(&r, "Its weight table is larger than aiml allows.");
 	m->epochs = aiml_read_u32(&r);
 	m->seed = aiml_read_u64(&r);
 	m->sentences = aiml_read_u64(&r);
 	m->tokens = aiml_read_u64(&r);
 	m->trans = read_floats(&r, (Size) (T + 1) * T, cxt, "transitions");
-	m->weights = read_floats(&r, ((Size) 1 << m->bits) * T, cxt, "weights");
+	if (model->version == 1)
+	{
+		float	   *w = read_floats(&r, ((Size) 1 << m->bits) * T, cxt, "weights");
+
+		quantize_weights(w, ((Size) 1 << m->bits) * T, m, cxt);
+		pfree(w);
+	}
+	else
+		read_weights(&r, ((Size) 1 << m->bits) * T * m->ntables, m, cxt);
 	aiml_reader_finish(&r);
 	m->allowed = allowed_transitions(m->nlabels, cxt);
 	return m;
@@ -489,6 +869,8 @@ ner_describe(const AimlModel *model, StringInfo json)
 	aiml_json_add_int(json, "seed", (int64) m->seed);
 	aiml_json_add_int(json, "sentences", (int64) m->sentences);
 	aiml_json_add_int(json, "tokens", (int64) m->tokens);
+	aiml_json_add_bool(json, "document_history", m->nfeat > NER_NFEAT_V1);
+	aiml_json_add_bool(json, "domains", m->ntables > 1);
 }
 
 /* ---- tagging ---- */
@@ -545,12 +927,45 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
 	}
 }
 
-/* Tags one sentence whose features are known. */
+/*
+ * Tags one sentence whose features are known; with a history (models of
+ * format version 2), adds its features first and the sentence's tags after.
+ */
 static void
-tag_features(const NerModel *m, const uint32 *feats, int n, uint8 *tags, float *em)
+tag_features(const NerModel *m, History *hist, const uint64 *keys, const uint32 *feats,
+			 int n, int domain, uint8 *tags, float *em, int32 *acc)
 {
-	emissions(m->weights, m->ntags, feats, n, em);
+	const int16 *w = m->qweights + (m->ntables > 1 ? (Size) domain << m->bits : 0) * m->ntags;
+
+	if (hist)
+	{
+		/* one pass over static and history features, so both are prefetched */
+		uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
+		uint32		all[NER_MAX_SENTENCE * (NER_NFEAT + NER_NHIST)];
+		int			nf = m->nfeat + NER_NHIST;
+
+		history_features(hist, m->bits, keys, n, dyn);
+		for (int i = 0; i < n; i++)
+		{
+			memcpy(all + i * nf, feats + i * m->nfeat, sizeof(uint32) * m->nfeat);
+			memcpy(all + i * nf + m->nfeat, dyn + i * NER_NHIST, sizeof(uint32) * NER_NHIST);
+		}
+		emissions_q(w, m->ntags, nf, all, n, acc, false);
+	}
+	else
+		emissions_q(w, m->ntags, m->nfeat, feats, n, acc, false);
+	for (int i = 0; i < n * m->ntags; i++)
+		em[i] = (float) (acc[i] * m->qscale);
 	viterbi(m->trans, m->allowed, m->ntags, em, n, tags);
+	if (hist)
+		history_add(hist, keys, tags, n);
+}
+
+/* A history for a document tagged by m, or NULL when m has no history features. */
+static History *
+model_history(const NerModel *m)
+{
+	return m->nfeat > NER_NFEAT_V1 ? history_acquire(m->nlabels) : NULL;
 }
 
 /* Tags s[0..len), sentence by sentence, calling sink for every span. */
@@ -561,15 +976,20 @@ ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *
 	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
 	uint32	   *feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NFEAT);
 	float	   *em = palloc(sizeof(float) * NER_MAX_SENTENCE * m->ntags);
+	int32	   *acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * m->ntags);
+	uint64		keys[NER_MAX_SENTENCE];
 	uint8		tags[NER_MAX_SENTENCE];
+	History    *hist = model_history(m);
+	int			domain = m->ntables > 1 ? text_domain(s, len) : 0;
 	int			n;
 	int			count = 0;
 
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
-		sentence_features(m->bits, (m->flags & NER_FLAG_GAZETTEER) != 0, s, toks, n, feats);
-		tag_features(m, feats, n, tags, em);
+		sentence_features(m->bits, m->nfeat, (m->flags & NER_FLAG_GAZETTEER) != 0, s, toks, n,
+						  feats, keys);
+		tag_features(m, hist, keys, feats, n, domain, tags, em, acc);
 		emit_spans(m, toks, n, tags, em, sink, arg);
 		if (++count % 1024 == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -577,6 +997,9 @@ ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *
 	pfree(toks);
 	pfree(feats);
 	pfree(em);
+	pfree(acc);
+	if (hist)
+		history_release(hist);
 }
 
 /* ---- training data ---- */
@@ -585,7 +1008,9 @@ typedef struct Sentence
 {
 	int			n;
 	uint32	   *feats;			/* n * NER_NFEAT */
+	uint64	   *keys;			/* n history keys */
 	uint8	   *gold;			/* n tags */
+	uint8		domain;			/* sentence_domain */
 } Sentence;
 
 /* Labels of a training or evaluation run: fixed (given), or found in the data. */
@@ -602,10 +1027,14 @@ typedef struct TrainData
 	MemoryContext cxt;
 	int			bits;
 	bool		use_gaz;
+	bool		domains;		/* option "domains" */
 	LabelSet	labels;
 	int			nsent;
 	int			cap;
 	Sentence   *sents;
+	int			ndocs;
+	int			doccap;
+	int		   *doc_first;		/* first sentence of each document */
 	uint64		ntokens;
 	int			nrows;
 } TrainData;
@@ -646,7 +1075,20 @@ static void
 add_document(TrainData *td, const char *s, const NerToken *toks, uint8 *gold, int n)
 {
 	MemoryContext old = MemoryContextSwitchTo(td->cxt);
+	int			domain = td->domains ? text_domain(s, n > 0 ? toks[n - 1].end : 0) : 0;
 
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	if (td->ndocs == td->doccap)
+	{
+		td->doccap = td->doccap ? td->doccap * 2 : 1024;
+		td->doc_first = td->doc_first ? repalloc_huge(td->doc_first, sizeof(int) * td->doccap)
+			: palloc(sizeof(int) * td->doccap);
+	}
+	td->doc_first[td->ndocs++] = td->nsent;
 	for (int i = 0; i < n;)
 	{
 		int			j = i + 1;
@@ -663,8 +1105,11 @@ add_document(TrainData *td, const char *s, const NerToken *toks, uint8 *gold, in
 		st = &td->sents[td->nsent++];
 		st->n = j - i;
 		st->feats = palloc(sizeof(uint32) * st->n * NER_NFEAT);
+		st->keys = palloc(sizeof(uint64) * st->n);
 		st->gold = palloc(st->n);
-		sentence_features(td->bits, td->use_gaz, s, toks + i, st->n, st->feats);
+		sentence_features(td->bits, NER_NFEAT, td->use_gaz, s, toks + i, st->n, st->feats,
+						  st->keys);
+		st->domain = domain;
 		memcpy(st->gold, gold + i, st->n);
 		if (TAG_IS_I(st->gold[0]))
 			st->gold[0]--;
@@ -1089,6 +1534,7 @@ typedef struct TrainOptions
 	int64		seed;
 	int			bits;
 	bool		gazetteer;
+	bool		domains;
 	AimlStringList labels;
 	bool		labels_given;
 } TrainOptions;
@@ -1102,6 +1548,7 @@ parse_train_options(Jsonb *options, TrainOptions *o, const char *caller)
 		{"seed", AIML_OPT_INT64, &o->seed, 0, (double) PG_INT64_MAX, NULL, NULL},
 		{"hash_bits", AIML_OPT_INT, &o->bits, NER_MIN_BITS, NER_MAX_BITS, NULL, NULL},
 		{"gazetteer", AIML_OPT_BOOL, &o->gazetteer, 0, 0, NULL, NULL},
+		{"domains", AIML_OPT_BOOL, &o->domains, 0, 0, NULL, NULL},
 		{"labels", AIML_OPT_STRINGS, &o->labels, 0, 0, NULL, &o->labels_given},
 	};
 
@@ -1109,6 +1556,7 @@ parse_train_options(Jsonb *options, TrainOptions *o, const char *caller)
 	o->seed = 42;
 	o->bits = 18;
 	o->gazetteer = true;
+	o->domains = false;
 	o->labels.n = 0;
 	o->labels_given = false;
 	aiml_parse_options(options, spec, lengthof(spec), caller);
@@ -1148,9 +1596,13 @@ sort_labels(TrainData *td)
 typedef struct Perceptron
 {
 	int			T;
+	int			bits;
 	Size		nw;
 	float	   *w;
 	double	   *u;
+	int			ndom;			/* 1, or NER_NDOMAINS with the option "domains" */
+	float	   *dw[NER_NDOMAINS];	/* per-domain weights */
+	double	   *du[NER_NDOMAINS];
 	float	   *tr;
 	double	   *tu;
 	int64		c;
@@ -1164,16 +1616,29 @@ update(float *w, double *u, Size i, float d, int64 c)
 	u[i] += (double) c * d;
 }
 
-/* One perceptron step on a sentence; returns the number of wrong tags. */
+/*
+ * One perceptron step on a sentence, the next one of its document (whose
+ * history the model's tags so far are in); returns the number of wrong tags.
+ */
 static int
-train_sentence(Perceptron *p, const bool *allowed, const Sentence *st, uint8 *pred,
-			   float *em)
+train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence *st,
+			   uint8 *pred, float *em)
 {
 	int			T = p->T;
+	int			dom = st->domain;
 	int			wrong = 0;
+	uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
 
-	emissions(p->w, T, st->feats, st->n, em);
+	emissions(p->w, T, NER_NFEAT, st->feats, st->n, em, false);
+	history_features(hist, p->bits, st->keys, st->n, dyn);
+	emissions(p->w, T, NER_NHIST, dyn, st->n, em, true);
+	if (p->ndom > 1)
+	{
+		emissions(p->dw[dom], T, NER_NFEAT, st->feats, st->n, em, true);
+		emissions(p->dw[dom], T, NER_NHIST, dyn, st->n, em, true);
+	}
 	viterbi(p->tr, allowed, T, em, st->n, pred);
+	history_add(hist, st->keys, pred, st->n);
 	for (int i = 0; i < st->n; i++)
 	{
 		int			g = st->gold[i],
@@ -1190,6 +1655,21 @@ train_sentence(Perceptron *p, const bool *allowed, const Sentence *st, uint8 *pr
 			{
 				update(p->w, p->u, (Size) f[k] * T + g, 1, p->c);
 				update(p->w, p->u, (Size) f[k] * T + y, -1, p->c);
+				if (p->ndom > 1)
+				{
+					update(p->dw[dom], p->du[dom], (Size) f[k] * T + g, 1, p->c);
+					update(p->dw[dom], p->du[dom], (Size) f[k] * T + y, -1, p->c);
+				}
+			}
+			for (int k = 0; k < NER_NHIST; k++)
+			{
+				update(p->w, p->u, (Size) dyn[i * NER_NHIST + k] * T + g, 1, p->c);
+				update(p->w, p->u, (Size) dyn[i * NER_NHIST + k] * T + y, -1, p->c);
+				if (p->ndom > 1)
+				{
+					update(p->dw[dom], p->du[dom], (Size) dyn[i * NER_NHIST + k] * T + g, 1, p->c);
+					update(p->dw[dom], p->du[dom], (Size) dyn[i * NER_NHIST + k] * T + y, -1, p->c);
+				}
 			}
 		}
 		if (g != y || pg != py)
@@ -1238,6 +1718,8 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	uint8		pred[NER_MAX_SENTENCE];
 	float	   *em;
 	bool	   *allowed;
+	History    *hist;
+	float	   *weights;
 	TimestampTz last = GetCurrentTimestamp();
 
 	if (td->nsent == 0)
@@ -1255,6 +1737,7 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 
 	memset(&p, 0, sizeof(p));
 	p.T = 1 + 2 * td->labels.n;
+	p.bits = td->bits;
 	if (((Size) 1 << td->bits) * p.T > NER_MAX_CELLS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1264,13 +1747,20 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	p.nw = ((Size) 1 << td->bits) * p.T;
 	p.w = palloc_extended(sizeof(float) * p.nw, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	p.u = palloc_extended(sizeof(double) * p.nw, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	p.ndom = td->domains ? NER_NDOMAINS : 1;
+	for (int d = 0; d < p.ndom && p.ndom > 1; d++)
+	{
+		p.dw[d] = palloc_extended(sizeof(float) * p.nw, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		p.du[d] = palloc_extended(sizeof(double) * p.nw, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	}
 	p.tr = palloc0(sizeof(float) * (p.T + 1) * p.T);
 	p.tu = palloc0(sizeof(double) * (p.T + 1) * p.T);
 	p.c = 1;
 	allowed = allowed_transitions(td->labels.n, CurrentMemoryContext);
 	em = palloc(sizeof(float) * NER_MAX_SENTENCE * p.T);
-	order = palloc(sizeof(int) * td->nsent);
-	for (int i = 0; i < td->nsent; i++)
+	hist = history_create(td->labels.n, CurrentMemoryContext);
+	order = palloc(sizeof(int) * td->ndocs);
+	for (int i = 0; i < td->ndocs; i++)
 		order[i] = i;
 	aiml_rng_seed(&rng, (uint64) o->seed);
 
@@ -1278,19 +1768,23 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	{
 		uint64		wrong = 0;
 
-		shuffle(order, td->nsent, &rng);
-		for (int i = 0; i < td->nsent; i++)
+		shuffle(order, td->ndocs, &rng);
+		for (int i = 0; i < td->ndocs; i++)
 		{
+			int			d = order[i];
+			int			end = d + 1 < td->ndocs ? td->doc_first[d + 1] : td->nsent;
 			TimestampTz now;
 
 			CHECK_FOR_INTERRUPTS();
-			wrong += train_sentence(&p, allowed, &td->sents[order[i]], pred, em);
-			if (i % 256 == 0 &&
+			history_reset(hist);
+			for (int k = td->doc_first[d]; k < end; k++)
+				wrong += train_sentence(&p, allowed, hist, &td->sents[k], pred, em);
+			if (i % 64 == 0 &&
 				TimestampDifferenceExceeds(last, now = GetCurrentTimestamp(), 1000))
 			{
 				ereport(NOTICE,
-						(errmsg("%s: epoch %d of %d, %d of %d sentences", caller,
-								e + 1, o->epochs, i, td->nsent)));
+						(errmsg("%s: epoch %d of %d, %d of %d documents", caller,
+								e + 1, o->epochs, i, td->ndocs)));
 				last = now;
 			}
 		}
@@ -1302,13 +1796,30 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 			last = GetCurrentTimestamp();
 		}
 	}
+	history_free(hist);
 	average(p.w, p.u, p.nw, p.c);
-	average(p.tr, p.tu, (Size) (p.T + 1) * p.T, p.c);
 	pfree(p.u);
+	weights = p.w;
+	if (p.ndom > 1)
+	{
+		/* Daume's augmentation folded in: domain d tags with shared + own weights. */
+		weights = palloc_extended(sizeof(float) * p.nw * p.ndom, MCXT_ALLOC_HUGE);
+		for (int d = 0; d < p.ndom; d++)
+		{
+			average(p.dw[d], p.du[d], p.nw, p.c);
+			for (Size i = 0; i < p.nw; i++)
+				weights[d * p.nw + i] = p.w[i] + p.dw[d][i];
+			pfree(p.dw[d]);
+			pfree(p.du[d]);
+		}
+		pfree(p.w);
+	}
+	average(p.tr, p.tu, (Size) (p.T + 1) * p.T, p.c);
 
 	memset(&m, 0, sizeof(m));
 	m.bits = td->bits;
-	m.flags = td->use_gaz ? NER_FLAG_GAZETTEER : 0;
+	m.flags = (td->use_gaz ? NER_FLAG_GAZETTEER : 0) | (p.ndom > 1 ? NER_FLAG_DOMAINS : 0);
+	m.ntables = p.ndom;
 	m.nlabels = td->labels.n;
 	m.labels = td->labels.names;
 	m.ntags = p.T;
@@ -1316,8 +1827,9 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	m.seed = (uint64) o->seed;
 	m.sentences = td->nsent;
 	m.tokens = td->ntokens;
+	m.nfeat = NER_NFEAT;
 	m.trans = p.tr;
-	m.weights = p.w;
+	m.weights = weights;
 	return model_serialize(&m);
 }
 
@@ -1330,6 +1842,7 @@ train_data_init(TrainData *td, const TrainOptions *o)
 									ALLOCSET_DEFAULT_SIZES);
 	td->bits = o->bits;
 	td->use_gaz = o->gazetteer;
+	td->domains = o->domains;
 	if (o->labels_given)
 	{
 		if (o->labels.n == 0 || o->labels.n > NER_MAX_LABELS)
@@ -1552,8 +2065,12 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 	const NerModel *m = ec->m;
 	uint32	   *feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NFEAT);
 	float	   *em = palloc(sizeof(float) * NER_MAX_SENTENCE * m->ntags);
+	int32	   *acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * m->ntags);
+	uint64		keys[NER_MAX_SENTENCE];
 	uint8		pred[NER_MAX_SENTENCE];
 	uint8		gold[NER_MAX_SENTENCE];
+	History    *hist = model_history(m);
+	int			domain = m->ntables > 1 ? text_domain(doc->text.data, doc->text.len) : 0;
 
 	for (int i = 0; i < doc->n;)
 	{
@@ -1566,9 +2083,9 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 		while (j < doc->n && j - i < NER_MAX_SENTENCE &&
 			   !(doc->toks[j].flags & NER_TOK_SENT_START))
 			j++;
-		sentence_features(m->bits, (m->flags & NER_FLAG_GAZETTEER) != 0, doc->text.data,
-						  doc->toks + i, j - i, feats);
-		tag_features(m, feats, j - i, pred, em);
+		sentence_features(m->bits, m->nfeat, (m->flags & NER_FLAG_GAZETTEER) != 0, doc->text.data,
+						  doc->toks + i, j - i, feats, keys);
+		tag_features(m, hist, keys, feats, j - i, domain, pred, em, acc);
 		memcpy(gold, doc->tags + i, j - i);
 		if (TAG_IS_I(gold[0]))
 			gold[0]--;
@@ -1579,6 +2096,9 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 	}
 	pfree(feats);
 	pfree(em);
+	pfree(acc);
+	if (hist)
+		history_release(hist);
 }
 
 /* Sink of evaluation: spans with their label number kept in the score field. */

@@ -92,6 +92,32 @@ typedef struct NerGazHit
 	uint8		length;
 } NerGazHit;
 
+/*
+ * The word lexicon (gazetteer/lexicon.txt, derived from WordNet and SCOWL by
+ * make_lexicon.sh): for a lower-cased word, NER_LEX_* flags in the low bits
+ * and the WordNet lexicographer file of its first noun sense + 1 (0: none)
+ * from bit NER_LEX_CLASS_SHIFT; 0 for a word it does not hold.
+ */
+#define NER_LEX_LOWER		0x0001	/* word lists: lower case */
+#define NER_LEX_CAPITAL		0x0002	/* word lists: capitalised */
+#define NER_LEX_UPPER		0x0004	/* word lists: all capitals */
+#define NER_LEX_PERSON		0x0008	/* WordNet proper noun, noun.person */
+#define NER_LEX_LOCATION	0x0010	/* noun.location */
+#define NER_LEX_OBJECT		0x0020	/* noun.object: rivers, mountains */
+#define NER_LEX_GROUP		0x0040	/* noun.group: organizations, peoples */
+#define NER_LEX_PROPER		0x0080	/* another noun file: works, products */
+#define NER_LEX_NOUN		0x0100
+#define NER_LEX_VERB		0x0200
+#define NER_LEX_ADJ			0x0400
+#define NER_LEX_ADV			0x0800
+#define NER_LEX_PROPER_ADJ	0x1000	/* WordNet: capitalised adjective (Danish) */
+#define NER_LEX_FLAGS		0x1fff
+#define NER_LEX_CLASS_SHIFT 16
+
+extern uint32 ner_lexicon_lookup(const char *word, int len);
+extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
+									  uint32 *out);
+
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
 extern char *ner_data_directory(const char *sub);
@@ -100,7 +126,7 @@ extern char *ner_data_directory(const char *sub);
 
 typedef struct NerModel NerModel;
 
-#define NER_FORMAT_VERSION 1
+#define NER_FORMAT_VERSION 2
 
 /* describe() of kind "ner", for core's kind table. */
 extern void ner_describe(const AimlModel *model, StringInfo json);

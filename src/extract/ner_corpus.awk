@@ -1,17 +1,19 @@
 # ner_corpus.awk: the CC-BY 4.0 NER corpora in ../shared/data/ner as rows
 # (part, document, position, token, tag) for COPY (text format), with the
-# labels renamed to aiml's (PER -> PERSON, LOC -> LOCATION, ORG; MISC -> O).
+# labels renamed to aiml's (PER -> PERSON, LOC -> LOCATION, ORG, MISC).
 #
 #   awk -v corpus=btc -v part=btc-train -f ner_corpus.awk btc.train
 #   awk -v corpus=wikigold -f ner_corpus.awk wikigold.conll.txt
 #
 # BTC is tab-separated BIO, one sentence (tweet) per blank-line block; lines
-# without a label are skipped.  wikigold is space-separated IOB1 (the loader
-# turns I- after another label into B-, which makes it BIO); its 145
-# documents are split: every fifth (the 5th, 10th, ...) is the held-out
+# without a label are skipped; a tweet is a document.  wikigold is
+# space-separated IOB1 (the loader turns I- after another label into B-,
+# which makes it BIO); each of its 145 articles is one document (its tokens
+# numbered through, so sentences follow each other as in the article), and
+# they are split: every fifth (the 5th, 10th, ...) is the held-out
 # evaluation part "wikigold-test", the rest "wikigold-train".
 function tag_of(t) {
-	if (t ~ /MISC$/ || t == "") return "O"
+	if (t == "") return "O"
 	sub(/-PER$/, "-PERSON", t)
 	sub(/-LOC$/, "-LOCATION", t)
 	return t
@@ -29,8 +31,8 @@ corpus == "btc" {
 	next
 }
 corpus == "wikigold" {
-	if ($1 == "-DOCSTART-") { docno++; sent++; pos = 0; next }
-	if ($0 == "") { sent++; pos = 0; next }
+	if ($1 == "-DOCSTART-") { docno++; pos = 0; next }
+	if ($0 == "") next
 	p = (docno % 5 == 0) ? "wikigold-test" : "wikigold-train"
-	emit(p, sprintf("wg-%03d-%05d", docno, sent), $1, $2)
+	emit(p, sprintf("wg-%03d", docno), $1, $2)
 }

@@ -185,7 +185,11 @@ static int
 scan_url(const char *p, int remain)
 {
 	int			n = 0;
+	char		c = (char) (*p | 0x20);
 
+	/* most words start with none of h, f, w: skip the four comparisons */
+	if (c != 'h' && c != 'f' && c != 'w')
+		return 0;
 	if (!ascii_prefix_ci(p, remain, "http://") && !ascii_prefix_ci(p, remain, "https://") &&
 		!ascii_prefix_ci(p, remain, "ftp://") && !ascii_prefix_ci(p, remain, "www."))
 		return 0;
@@ -381,10 +385,13 @@ ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max)
 
 /* ---- gazetteer ---- */
 
+/* A types bit of the table only: a longer phrase starts with this one. */
+#define GAZ_PREFIX 0x100
+
 typedef struct GazTable
 {
 	uint64	   *keys;			/* 0 = empty slot */
-	uint8	   *types;
+	uint16	   *types;			/* NER_GAZ_* types, GAZ_PREFIX */
 	uint32		mask;			/* capacity - 1 */
 	uint32		count;
 } GazTable;
@@ -425,7 +432,7 @@ phrase_step(uint64 h, const char *p, int n)
 
 /* Adds a phrase hash with its type (linear probing). */
 static void
-gaz_insert(GazTable *g, uint64 key, uint8 type)
+gaz_insert(GazTable *g, uint64 key, uint16 type)
 {
 	uint32		i = (uint32) ner_mix64(key) & g->mask;
 
@@ -439,8 +446,8 @@ gaz_insert(GazTable *g, uint64 key, uint8 type)
 	g->types[i] |= type;
 }
 
-/* Types of a phrase hash, 0 when absent. */
-static uint8
+/* Types of a phrase hash (with GAZ_PREFIX), 0 when absent. */
+static uint16
 gaz_get(const GazTable *g, uint64 key)
 {
 	uint32		i = (uint32) ner_mix64(key) & g->mask;
@@ -473,6 +480,7 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		int			len = strcspn(line, "\r\n");
 		int			words = 0;
 		uint64		h = NER_HASH_INIT;
+		uint64		prefix[NER_GAZ_MAX_WORDS + 1];	/* hashes of its first words */
 
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -482,10 +490,14 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		while (ner_next_token(&tz, &tok) && words < NER_GAZ_MAX_WORDS + 1)
 		{
 			h = phrase_step(h, line + tok.start, tok.end - tok.start);
-			words++;
+			prefix[words++] = h;
 		}
 		if (words > 0 && words <= NER_GAZ_MAX_WORDS)
+		{
 			gaz_insert(g, h, type);
+			for (int k = 0; k + 1 < words; k++)
+				gaz_insert(g, prefix[k], GAZ_PREFIX);
+		}
 	}
 	FreeFile(f);
 }
@@ -507,7 +519,7 @@ gaz_get_table(void)
 		g = MemoryContextAllocZero(cxt, sizeof(GazTable));
 		g->mask = (1 << 16) - 1;
 		g->keys = MemoryContextAllocZero(cxt, sizeof(uint64) * (g->mask + 1));
-		g->types = MemoryContextAllocZero(cxt, g->mask + 1);
+		g->types = MemoryContextAllocZero(cxt, sizeof(uint16) * (g->mask + 1));
 		for (int i = 0; i < lengthof(gaz_files); i++)
 			gaz_load_file(g, psprintf("%s/%s", dir, gaz_files[i].file), gaz_files[i].type);
 	}
@@ -519,6 +531,169 @@ gaz_get_table(void)
 	PG_END_TRY();
 	gazetteer = g;
 	return g;
+}
+
+/* ---- the word lexicon ---- */
+
+/*
+ * One 8-byte slot per word, so a lookup costs one cache line: a 32-bit
+ * fingerprint of the word's hash (never 0; 0 = empty) and its value.
+ */
+typedef struct LexTable
+{
+	uint64	   *slots;
+	uint32		mask;			/* capacity - 1 */
+	uint32		count;
+} LexTable;
+
+static LexTable *lexicon = NULL;
+
+/* Mixed lower-cased hash of a word: low bits the slot, high bits the fingerprint. */
+static inline uint64
+lex_key(const char *p, int n)
+{
+	return ner_mix64(ner_hash_lower(p, n, NER_HASH_INIT));
+}
+
+#define LEX_FINGERPRINT(key) ((uint32) ((key) >> 32) | 1)
+
+/* Flags of one line's class letters and number (see make_lexicon.sh). */
+static uint32
+lex_value(const char *p)
+{
+	uint32		v = 0;
+	int			cls = -1;
+
+	for (; *p && *p != '\n'; p++)
+	{
+		switch (*p)
+		{
+			case 'l': v |= NER_LEX_LOWER; break;
+			case 'c': v |= NER_LEX_CAPITAL; break;
+			case 'u': v |= NER_LEX_UPPER; break;
+			case 'P': v |= NER_LEX_PERSON; break;
+			case 'L': v |= NER_LEX_LOCATION; break;
+			case 'O': v |= NER_LEX_OBJECT; break;
+			case 'G': v |= NER_LEX_GROUP; break;
+			case 'W': v |= NER_LEX_PROPER; break;
+			case 'D': v |= NER_LEX_PROPER_ADJ; break;
+			case 'n': v |= NER_LEX_NOUN; break;
+			case 'v': v |= NER_LEX_VERB; break;
+			case 'a': v |= NER_LEX_ADJ; break;
+			case 'r': v |= NER_LEX_ADV; break;
+			default:
+				if (*p >= '0' && *p <= '9')
+					cls = (cls < 0 ? 0 : cls * 10) + (*p - '0');
+				break;
+		}
+	}
+	if (cls >= 0 && cls < 255)
+		v |= (uint32) (cls + 1) << NER_LEX_CLASS_SHIFT;
+	return v;
+}
+
+/* Reads gazetteer/lexicon.txt once per backend; a failed read is retried later. */
+static const LexTable *
+lex_get_table(void)
+{
+	MemoryContext cxt;
+	LexTable   *t;
+
+	if (lexicon != NULL)
+		return lexicon;
+	cxt = AllocSetContextCreate(TopMemoryContext, "aiml lexicon", ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		char	   *path = psprintf("%s/lexicon.txt", ner_data_directory("gazetteer"));
+		FILE	   *f = AllocateFile(path, "r");
+		char		line[256];
+
+		if (f == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("lexicon file \"%s\" is missing: %m", path),
+					 errhint("Reinstall aiml with \"make install\".")));
+		t = MemoryContextAllocZero(cxt, sizeof(LexTable));
+		t->mask = (1 << 19) - 1;
+		t->slots = MemoryContextAllocExtended(cxt, sizeof(uint64) * (t->mask + 1),
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		while (fgets(line, sizeof(line), f) != NULL)
+		{
+			int			n = strcspn(line, " \r\n");
+			uint64		key;
+			uint32		fp,
+						i;
+
+			if (n == 0 || line[0] == '#')
+				continue;
+			if (t->count * 4 > t->mask * 3)
+				elog(ERROR, "lexicon has more words than its table holds");
+			key = lex_key(line, n);
+			fp = LEX_FINGERPRINT(key);
+			i = (uint32) key & t->mask;
+			while (t->slots[i] != 0 && (uint32) (t->slots[i] >> 32) != fp)
+				i = (i + 1) & t->mask;
+			if (t->slots[i] == 0)
+				t->count++;
+			t->slots[i] = ((uint64) fp << 32) | (uint32) t->slots[i] | lex_value(line + n);
+		}
+		FreeFile(f);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	lexicon = t;
+	return t;
+}
+
+/* The value of a key in the lexicon, 0 when absent. */
+static inline uint32
+lex_probe(const LexTable *t, uint64 key)
+{
+	uint32		fp = LEX_FINGERPRINT(key);
+	uint32		i = (uint32) key & t->mask;
+
+	while (t->slots[i] != 0)
+	{
+		if ((uint32) (t->slots[i] >> 32) == fp)
+			return (uint32) t->slots[i];
+		i = (i + 1) & t->mask;
+	}
+	return 0;
+}
+
+/* The lexicon's flags and class of a word (any case), 0 when it has none. */
+uint32
+ner_lexicon_lookup(const char *word, int len)
+{
+	return lex_probe(lex_get_table(), lex_key(word, len));
+}
+
+/*
+ * ner_lexicon_lookup of tokens toks[0..n) of s into out[n]: all slots are
+ * prefetched first, so the table's cache misses overlap.
+ */
+void
+ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *out)
+{
+	const LexTable *t = lex_get_table();
+	uint64		keys[NER_MAX_SENTENCE];
+
+	for (int i = 0; i < n; i += NER_MAX_SENTENCE)
+	{
+		int			m = Min(n - i, NER_MAX_SENTENCE);
+
+		for (int k = 0; k < m; k++)
+		{
+			keys[k] = lex_key(s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			__builtin_prefetch(t->slots + ((uint32) keys[k] & t->mask));
+		}
+		for (int k = 0; k < m; k++)
+			out[i + k] = lex_probe(t, keys[k]);
+	}
 }
 
 /*
@@ -537,14 +712,17 @@ ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits
 
 		for (int k = 0; k < NER_GAZ_MAX_WORDS && i + k < n; k++)
 		{
-			uint8		t;
+			uint16		t;
 
 			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
-			if ((t = gaz_get(g, h)) != 0)
+			t = gaz_get(g, h);
+			if (t & ~GAZ_PREFIX)
 			{
-				hits[i].begin = t;
+				hits[i].begin = (uint8) (t & ~GAZ_PREFIX);
 				hits[i].length = k + 1;
 			}
+			if (!(t & GAZ_PREFIX))
+				break;			/* no longer phrase starts with these tokens */
 		}
 		for (int k = 0; k < hits[i].length; k++)
 			hits[i + k].inside |= hits[i].begin;

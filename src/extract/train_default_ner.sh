@@ -14,7 +14,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/test/lib.sh"
 data=${AIML_NER_DATA:-$root/../shared/data/ner}
-options=${AIML_NER_OPTIONS:-'{"epochs": 12, "seed": 42, "hash_bits": 17, "labels": ["LOCATION", "ORG", "PERSON"]}'}
+# MISC (nationalities, events, works...) is learnt as a label of its own, so
+# the model does not learn that those capitalised names are no entities;
+# extract_entities leaves MISC out, aiml.ner returns it.
+options=${AIML_NER_OPTIONS:-'{"epochs": 6, "seed": 42, "hash_bits": 17, "domains": true, "labels": ["LOCATION", "MISC", "ORG", "PERSON"]}'}
 # wikigold is read twice: it is the smaller corpus, and the better match for
 # the edited prose (tickets, documents) users run extract_entities on.
 query=${AIML_NER_QUERY:-"SELECT doc, pos, token, tag FROM corpus WHERE part IN ('btc-train', 'wikigold-train') UNION ALL SELECT doc || '/2', pos, token, tag FROM corpus WHERE part = 'wikigold-train'"}
@@ -43,14 +46,24 @@ CREATE TABLE trained AS SELECT aiml.ner_train_conll(
     '$options') AS m;
 \timing off
 SELECT aiml.describe(m) FROM trained;
+-- Per-label scores; ALL is the micro average over PERSON, ORG and LOCATION
+-- (MISC is learnt but not scored: BTC has none, and the issue scores three).
+CREATE FUNCTION scores(part text) RETURNS TABLE (label text, "precision" numeric, recall numeric, f1 numeric, support numeric)
+LANGUAGE sql AS \$f\$
+    WITH e AS (
+        SELECT e.label, e.precision, e.recall, e.f1, e.support, coalesce(e.recall, 0) * e.support AS tp,
+               CASE WHEN e.precision > 0 THEN e.recall * e.support / e.precision ELSE 0 END AS predicted
+        FROM trained, aiml.ner_evaluate(m, format('SELECT doc, pos, token, tag FROM corpus WHERE part = %L', part)) e
+        WHERE e.label IN ('PERSON', 'ORG', 'LOCATION'))
+    SELECT label, round(precision::numeric, 3), round(recall::numeric, 3), round(f1::numeric, 3), support FROM e
+    UNION ALL
+    SELECT 'ALL', round((sum(tp) / nullif(sum(predicted), 0))::numeric, 3), round((sum(tp) / sum(support))::numeric, 3),
+           round((2 * sum(tp) / (sum(predicted) + sum(support)))::numeric, 3), sum(support) FROM e
+\$f\$;
 \echo 'BTC test split:'
-SELECT label, round(precision::numeric, 3) AS precision, round(recall::numeric, 3) AS recall,
-       round(f1::numeric, 3) AS f1, support
-FROM trained, aiml.ner_evaluate(m, \$\$SELECT doc, pos, token, tag FROM corpus WHERE part = 'btc-test'\$\$);
+SELECT * FROM scores('btc-test');
 \echo 'wikigold held-out part:'
-SELECT label, round(precision::numeric, 3) AS precision, round(recall::numeric, 3) AS recall,
-       round(f1::numeric, 3) AS f1, support
-FROM trained, aiml.ner_evaluate(m, \$\$SELECT doc, pos, token, tag FROM corpus WHERE part = 'wikigold-test'\$\$);
+SELECT * FROM scores('wikigold-test');
 SQL
 mkdir -p "$(dirname "$out")"
 as_cluster_user "${psql[@]}" -At -c 'SELECT m FROM trained' | cut -d: -f2 | base64 -d >"$out.tmp"

@@ -52,22 +52,12 @@ static const struct
 	{"PT1H", 3600}, {"PT6H", 21600}, {"PT12H", 43200}, {"P1D", 86400},
 };
 
-typedef enum AzureKind
-{
-	AZURE_TOKEN,
-	AZURE_DATA,
-} AzureKind;
-
 /* What a request is for. */
 typedef struct AzureState
 {
-	AzureKind	kind;
+	BearerState bearer;			/* first: the token flow's part */
 	const char *resource_uri;	/* data: the resource read */
 	List	   *metrics;		/* data: our metric names asked for */
-	const char *token;			/* data: the access token sent */
-	TimestampTz from;			/* the poll's aligned window */
-	TimestampTz to;
-	IngestRequest *retry;		/* token: the request refused with 401 */
 } AzureState;
 
 /* A config error: the key and what is wrong, never a value that may be secret. */
@@ -238,20 +228,6 @@ azure_validate(json_object *config)
 		ingest_config_base_url(config, "metadata_endpoint", NULL);
 }
 
-/* The request that retries r with another token. */
-static IngestRequest *
-retry_with(IngestRequest *r, const char *token)
-{
-	IngestRequest *again = ingest_request_new(NULL, r->url);
-	AzureState *st = palloc(sizeof(AzureState));
-
-	*st = *(AzureState *) r->provider_state;
-	st->token = pstrdup(token);
-	again->provider_state = st;
-	ingest_request_add_bearer(again, st->token);
-	return again;
-}
-
 /*
  * The "$filter" that splits series by the configured dimensions ("dim eq
  * '*'"), without the ones this provider adds itself; NULL when none.
@@ -309,15 +285,15 @@ data_request(IngestSource *source, AzureState *st)
 					 ingest_config_string(config, "api_version", "2018-01-01"));
 	appendStringInfo(&url, "&metricnames=%s&timespan=%s&interval=%s&aggregation=%s",
 					 ingest_url_escape(names.data),
-					 ingest_url_escape(psprintf("%s/%s", ingest_format_rfc3339(st->from),
-												ingest_format_rfc3339(st->to))),
+					 ingest_url_escape(psprintf("%s/%s", ingest_format_rfc3339(st->bearer.from),
+												ingest_format_rfc3339(st->bearer.to))),
 					 ingest_config_string(config, "granularity", "PT1M"),
 					 ingest_url_escape(aggs.data));
 	if (filter)
 		appendStringInfo(&url, "&$filter=%s", ingest_url_escape(filter));
 	r = ingest_request_new(NULL, url.data);
 	r->provider_state = st;
-	ingest_request_add_bearer(r, st->token);
+	ingest_request_add_bearer(r, st->bearer.token);
 	return r;
 }
 
@@ -347,7 +323,6 @@ data_requests(IngestSource *source, TimestampTz from, TimestampTz to,
 	List	   *names = NIL;
 	List	   *requests = NIL;
 	ListCell   *lc;
-	char	   *tok = pstrdup(token);
 
 	if (json_object_object_get_ex(source->config, "metrics", &metrics))
 	{
@@ -363,13 +338,12 @@ data_requests(IngestSource *source, TimestampTz from, TimestampTz to,
 		{
 			AzureState *st = palloc0(sizeof(AzureState));
 
-			st->kind = AZURE_DATA;
 			st->resource_uri = lfirst(lc);
 			st->metrics = list_copy_tail(names, i);
 			st->metrics = list_truncate(st->metrics, MAX_NAMES);
-			st->token = tok;
-			st->from = from;
-			st->to = to;
+			st->bearer.token = token;
+			st->bearer.from = from;
+			st->bearer.to = to;
 			requests = lappend(requests, data_request(source, st));
 		}
 	}
@@ -377,17 +351,15 @@ data_requests(IngestSource *source, TimestampTz from, TimestampTz to,
 }
 
 /*
- * The request for an access token for Azure Resource Manager; its answer
- * brings the data requests (or the retry of retry).
+ * The request for an access token for Azure Resource Manager: the managed
+ * identity's, or the app registration's client credentials.
  */
 static IngestRequest *
-token_request(IngestSource *source, TimestampTz from, TimestampTz to,
-			  IngestRequest *retry)
+token_request(IngestSource *source)
 {
 	json_object *config = source->config;
 	const char *auth = ingest_config_string(config, "auth", "client_credentials");
 	const char *client_id = ingest_config_string(config, "client_id", NULL);
-	AzureState *st = palloc0(sizeof(AzureState));
 	IngestRequest *r;
 
 	if (strcmp(auth, "managed_identity") == 0)
@@ -417,13 +389,19 @@ token_request(IngestSource *source, TimestampTz from, TimestampTz to,
 						   ingest_url_escape(ARM_RESOURCE ".default"));
 		r->headers = lappend(r->headers, "Content-Type: application/x-www-form-urlencoded");
 	}
-	st->kind = AZURE_TOKEN;
-	st->from = from;
-	st->to = to;
-	st->retry = retry;
-	r->provider_state = st;
 	return r;
 }
+
+static List *parse_metrics(IngestSource *source, IngestRequest *r, IngestBatch *batch);
+
+static const BearerFlow azure_flow = {
+	.provider = "azure",
+	.state_size = sizeof(AzureState),
+	.refused_hint = "Check tenant_id, client_id and the client secret.",
+	.token_request = token_request,
+	.data_requests = data_requests,
+	.parse_data = parse_metrics,
+};
 
 /*
  * The window, aligned to the granularity: points are stamped with the start
@@ -436,16 +414,12 @@ azure_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 	int			g = granularity_seconds(source->config);
 	double		from = floor(ingest_timestamptz_to_unix(from_ts) / g) * g;
 	double		to = floor(ingest_timestamptz_to_unix(to_ts) / g) * g;
-	const char *token;
 
 	if (to <= from)
 		return NIL;
 	from_ts = ingest_unix_to_timestamptz(from);
 	to_ts = ingest_unix_to_timestamptz(to);
-	token = ingest_token_get(source->name, ingest_token_key(source, "azure"));
-	if (token)
-		return data_requests(source, from_ts, to_ts, token);
-	return list_make1(token_request(source, from_ts, to_ts, NULL));
+	return bearer_plan(&azure_flow, source, from_ts, to_ts);
 }
 
 /* A response the provider cannot read; the body is not quoted (size, secrets). */
@@ -601,47 +575,21 @@ parse_metrics(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 					 errmsg("Azure Monitor answered an @nextLink outside its endpoint %s", base)));
 		page = ingest_request_new(NULL, next);
 		page->provider_state = st;
-		ingest_request_add_bearer(page, st->token);
+		ingest_request_add_bearer(page, st->bearer.token);
 		return list_make1(page);
 	}
 }
 
-/* A token response brings the data requests (or a retry); metrics, samples. */
 static List *
 azure_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 {
-	AzureState *st = r->provider_state;
-	const char *token;
-
-	if (st->kind == AZURE_DATA)
-		return parse_metrics(source, r, batch);
-	token = ingest_token_from_response(source, ingest_token_key(source, "azure"), r);
-	if (st->retry)
-		return list_make1(retry_with(st->retry, token));
-	return data_requests(source, st->from, st->to, token);
+	return bearer_parse(&azure_flow, source, r, batch);
 }
 
-/*
- * A 401: the token expired early or was revoked.  Another request of the
- * poll may already have a fresh one; else it is forgotten and a new one
- * asked for, which retries the request.  A refused token request is final.
- */
 static List *
 azure_unauthorized(IngestSource *source, IngestRequest *r)
 {
-	AzureState *st = r->provider_state;
-	const char *token;
-
-	if (st->kind == AZURE_TOKEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s", r->error),
-				 errhint("Check tenant_id, client_id and the client secret.")));
-	token = ingest_token_get(source->name, ingest_token_key(source, "azure"));
-	if (token && strcmp(token, st->token) != 0)
-		return list_make1(retry_with(r, token));
-	ingest_token_forget(source->name);
-	return list_make1(token_request(source, st->from, st->to, r));
+	return bearer_unauthorized(&azure_flow, source, r);
 }
 
 const IngestProvider azure_provider = {

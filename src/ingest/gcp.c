@@ -44,22 +44,12 @@ static const char *const gcp_keys[] = {
 	"aligner", "page_size", "interval", "lookback", "timeout", NULL
 };
 
-typedef enum GcpKind
-{
-	GCP_TOKEN,
-	GCP_DATA,
-} GcpKind;
-
 /* What a request is for. */
 typedef struct GcpState
 {
-	GcpKind		kind;
+	BearerState bearer;			/* first: the token flow's part */
 	const char *metric;			/* data: our metric name */
 	const char *filter;			/* data: the Monitoring filter */
-	const char *token;			/* data: the access token sent */
-	TimestampTz from;			/* the poll's aligned window */
-	TimestampTz to;
-	IngestRequest *retry;		/* token: the request refused with 401 */
 } GcpState;
 
 /* A config error: the key and what is wrong, never a value that may be secret. */
@@ -115,20 +105,6 @@ gcp_validate(json_object *config)
 		bad_config("config key \"aligner\" must be a Monitoring aligner such as \"ALIGN_MEAN\"", NULL);
 }
 
-/* The request that retries r with another token. */
-static IngestRequest *
-retry_with(IngestRequest *r, const char *token)
-{
-	IngestRequest *again = ingest_request_new(NULL, r->url);
-	GcpState   *st = palloc(sizeof(GcpState));
-
-	*st = *(GcpState *) r->provider_state;
-	st->token = pstrdup(token);
-	again->provider_state = st;
-	ingest_request_add_bearer(again, st->token);
-	return again;
-}
-
 /* One timeSeries.list request: a metric's filter over the window, one page. */
 static IngestRequest *
 data_request(IngestSource *source, GcpState *st, const char *page_token)
@@ -144,7 +120,8 @@ data_request(IngestSource *source, GcpState *st, const char *page_token)
 					 ingest_url_escape(ingest_config_string(config, "project", "")),
 					 ingest_url_escape(st->filter));
 	appendStringInfo(&url, "&interval.startTime=%s&interval.endTime=%s",
-					 ingest_format_rfc3339(st->from), ingest_format_rfc3339(st->to));
+					 ingest_format_rfc3339(st->bearer.from),
+					 ingest_format_rfc3339(st->bearer.to));
 	appendStringInfo(&url, "&aggregation.alignmentPeriod=%ds&aggregation.perSeriesAligner=%s",
 					 ingest_config_int(config, "alignment_period", 60, 1, 86400),
 					 ingest_config_string(config, "aligner", "ALIGN_MEAN"));
@@ -154,7 +131,7 @@ data_request(IngestSource *source, GcpState *st, const char *page_token)
 		appendStringInfo(&url, "&pageToken=%s", ingest_url_escape(page_token));
 	r = ingest_request_new(NULL, url.data);
 	r->provider_state = st;
-	ingest_request_add_bearer(r, st->token);
+	ingest_request_add_bearer(r, st->bearer.token);
 	return r;
 }
 
@@ -165,7 +142,6 @@ data_requests(IngestSource *source, TimestampTz from, TimestampTz to,
 {
 	json_object *metrics;
 	List	   *requests = NIL;
-	char	   *tok = pstrdup(token);
 
 	if (json_object_object_get_ex(source->config, "metrics", &metrics))
 	{
@@ -173,12 +149,11 @@ data_requests(IngestSource *source, TimestampTz from, TimestampTz to,
 		{
 			GcpState   *st = palloc0(sizeof(GcpState));
 
-			st->kind = GCP_DATA;
 			st->metric = pstrdup(name);
 			st->filter = pstrdup(json_object_get_string(filter));
-			st->token = tok;
-			st->from = from;
-			st->to = to;
+			st->bearer.token = token;
+			st->bearer.from = from;
+			st->bearer.to = to;
 			requests = lappend(requests, data_request(source, st, NULL));
 		}
 	}
@@ -336,13 +311,11 @@ service_account_request(IngestSource *source)
 	return r;
 }
 
-/* The request for an access token; its answer brings the data requests. */
+/* The request for an access token: the metadata server's or a JWT's. */
 static IngestRequest *
-token_request(IngestSource *source, TimestampTz from, TimestampTz to,
-			  IngestRequest *retry)
+token_request(IngestSource *source)
 {
 	const char *auth = ingest_config_string(source->config, "auth", "service_account");
-	GcpState   *st = palloc0(sizeof(GcpState));
 	IngestRequest *r;
 
 	if (strcmp(auth, "metadata") == 0)
@@ -355,13 +328,19 @@ token_request(IngestSource *source, TimestampTz from, TimestampTz to,
 	}
 	else
 		r = service_account_request(source);
-	st->kind = GCP_TOKEN;
-	st->from = from;
-	st->to = to;
-	st->retry = retry;
-	r->provider_state = st;
 	return r;
 }
+
+static List *parse_page(IngestSource *source, IngestRequest *r, IngestBatch *batch);
+
+static const BearerFlow gcp_flow = {
+	.provider = "gcp",
+	.state_size = sizeof(GcpState),
+	.refused_hint = "Check the service account key and that the account is enabled.",
+	.token_request = token_request,
+	.data_requests = data_requests,
+	.parse_data = parse_page,
+};
 
 /*
  * The window, aligned to the alignment period so that a point always gets
@@ -373,16 +352,12 @@ gcp_plan(IngestSource *source, TimestampTz from_ts, TimestampTz to_ts)
 	int			period = ingest_config_int(source->config, "alignment_period", 60, 1, 86400);
 	double		from = floor(ingest_timestamptz_to_unix(from_ts) / period) * period;
 	double		to = floor(ingest_timestamptz_to_unix(to_ts) / period) * period;
-	const char *token;
 
 	if (to <= from)
 		return NIL;
 	from_ts = ingest_unix_to_timestamptz(from);
 	to_ts = ingest_unix_to_timestamptz(to);
-	token = ingest_token_get(source->name, ingest_token_key(source, "gcp"));
-	if (token)
-		return data_requests(source, from_ts, to_ts, token);
-	return list_make1(token_request(source, from_ts, to_ts, NULL));
+	return bearer_plan(&gcp_flow, source, from_ts, to_ts);
 }
 
 /* A response the provider cannot read; the body is not quoted (size, secrets). */
@@ -527,42 +502,16 @@ parse_page(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 	return next ? list_make1(data_request(source, st, next)) : NIL;
 }
 
-/* A token response brings the data requests (or a retry); a page, samples. */
 static List *
 gcp_parse(IngestSource *source, IngestRequest *r, IngestBatch *batch)
 {
-	GcpState   *st = r->provider_state;
-	const char *token;
-
-	if (st->kind == GCP_DATA)
-		return parse_page(source, r, batch);
-	token = ingest_token_from_response(source, ingest_token_key(source, "gcp"), r);
-	if (st->retry)
-		return list_make1(retry_with(st->retry, token));
-	return data_requests(source, st->from, st->to, token);
+	return bearer_parse(&gcp_flow, source, r, batch);
 }
 
-/*
- * A 401: the token was revoked or expired early.  Another request of the
- * poll may already have a fresh one; else it is forgotten and a new one
- * asked for, which retries the request.  A refused token request is final.
- */
 static List *
 gcp_unauthorized(IngestSource *source, IngestRequest *r)
 {
-	GcpState   *st = r->provider_state;
-	const char *token;
-
-	if (st->kind == GCP_TOKEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s", r->error),
-				 errhint("Check the service account key and that the account is enabled.")));
-	token = ingest_token_get(source->name, ingest_token_key(source, "gcp"));
-	if (token && strcmp(token, st->token) != 0)
-		return list_make1(retry_with(r, token));
-	ingest_token_forget(source->name);
-	return list_make1(token_request(source, st->from, st->to, r));
+	return bearer_unauthorized(&gcp_flow, source, r);
 }
 
 const IngestProvider gcp_provider = {

@@ -158,6 +158,38 @@ extern const char *ingest_token_from_response(IngestSource *source,
 											  IngestRequest *request);
 extern void ingest_request_add_bearer(IngestRequest *request, const char *token);
 
+/*
+ * The OAuth 2.0 bearer-token flow of gcp and azure (bearer.c).  A provider's
+ * per-request state struct begins with a BearerState.
+ */
+typedef struct BearerState
+{
+	bool		is_token_request;	/* else a data request */
+	const char *token;			/* data: the access token sent */
+	TimestampTz from;			/* the poll's aligned window */
+	TimestampTz to;
+	IngestRequest *retry;		/* token: the request refused with 401 */
+} BearerState;
+
+typedef struct BearerFlow
+{
+	const char *provider;		/* names the token in the cache */
+	Size		state_size;		/* of the provider's state struct */
+	const char *refused_hint;	/* errhint when the token request is refused */
+	IngestRequest *(*token_request) (IngestSource *source);
+	List	   *(*data_requests) (IngestSource *source, TimestampTz from,
+								  TimestampTz to, const char *token);
+	List	   *(*parse_data) (IngestSource *source, IngestRequest *request,
+							   IngestBatch *batch);
+} BearerFlow;
+
+extern List *bearer_plan(const BearerFlow *flow, IngestSource *source,
+						 TimestampTz from, TimestampTz to);
+extern List *bearer_parse(const BearerFlow *flow, IngestSource *source,
+						  IngestRequest *request, IngestBatch *batch);
+extern List *bearer_unauthorized(const BearerFlow *flow, IngestSource *source,
+								 IngestRequest *request);
+
 /* source config helpers (source.c) */
 extern json_object *ingest_parse_config(const char *text);
 extern const char *ingest_config_string(json_object *config, const char *key,

@@ -162,8 +162,12 @@ END
 $$;
 COMMENT ON FUNCTION aiml.drop_metric_source(text, boolean) IS 'delete a metric source with its series and samples';
 
+-- SECURITY DEFINER so that its SET clause may raise log_min_error_statement (a
+-- superuser setting) for the call: an error inside, such as a mistyped source
+-- name, then logs no STATEMENT line, which would quote the secret.
 CREATE FUNCTION aiml.set_metric_source_secret(name text, secret text)
-RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET log_min_error_statement = panic AS $$
 BEGIN
     IF NOT EXISTS (SELECT FROM aiml.metric_sources s WHERE s.name = set_metric_source_secret.name) THEN
         RAISE EXCEPTION 'metric source "%" does not exist', name USING ERRCODE = 'undefined_object';

@@ -84,6 +84,16 @@ like($status_error, qr/\[redacted\]/, 'an echoed token is redacted in the status
 unlike($status_error . slurp_file($node->logfile), qr/Zx81secret(?!')/,
 	'the token appears in no status column or log line');
 fixture_control($fx, token => undef);
+
+# A failing call (a mistyped source name) logs its error, not its statement
+# (log_statement, which the test cluster sets to "all", is off as by default).
+($ret, $out, $err) = $node->psql('postgres',
+	q{SET log_statement = none; SELECT aiml.set_metric_source_secret('no-such-source', 'Qv7typoSecret')});
+like($err, qr/metric source "no-such-source" does not exist/, 'a secret for an unknown source is refused');
+my $log = slurp_file($node->logfile);
+like($log, qr/ERROR:  metric source "no-such-source" does not exist/, 'the error is logged');
+unlike($log, qr/Qv7typo/, 'without the statement that holds the secret');
+
 sql(q{CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA aiml TO reader});
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT * FROM aiml.metric_source_secrets',
 	extra_params => [ '-U', 'reader' ]);

@@ -191,7 +191,7 @@ fixture_control($fx, series => 40, page_size => 10);
 $node->append_conf('postgresql.conf', "aiml.ingest_batch_rows = 200\n");
 $node->reload;
 add_source('big', { %vertex, metrics => { cpu_utilization => $vertex{metrics}{cpu_utilization} },
-	alignment_period => 1, interval => 1, lookback => 3000 }, $keyfile);
+	alignment_period => 1, interval => 1, lookback => 3000, timeout => 30 }, $keyfile);
 sql(q{SELECT aiml.enable_metric_source('big')});
 ok(wait_until(30, sub { samples() > 2000 }), 'the big batch is being written');
 $node->stop('immediate');

@@ -174,13 +174,14 @@ cmp_ok(scalar(@secrets), '>=', 4, 'secrets to look for');
 is(scalar(grep { index($visible, $_) >= 0 } @secrets), 0,
 	'no secret or token in the server log, the status view or pg_stat_activity');
 
-# A crash in the middle of a big batch: nothing lost, nothing duplicated.
+# A crash in the middle of a big batch: nothing lost, nothing duplicated.  (A
+# generous timeout: on a loaded machine the fixture takes seconds to answer.)
 sql(q{DELETE FROM aiml.metric_sources});
 fixture_control($fx, deployments => 20, page_size => 5);
 $node->append_conf('postgresql.conf', "aiml.ingest_batch_rows = 200\n");
 $node->reload;
 add_source('big', { %aml, metrics => { cpu_utilization => 'CpuUtilizationPercentage' },
-	dimensions => ['resource_name', 'deployment'], interval => 60, lookback => 180000 }, $secret);
+	dimensions => ['resource_name', 'deployment'], interval => 60, lookback => 180000, timeout => 30 }, $secret);
 sql(q{SELECT aiml.enable_metric_source('big')});
 ok(wait_until(30, sub { samples() > 2000 }), 'the big batch is being written');
 $node->stop('immediate');

@@ -171,7 +171,7 @@ sql(q{DELETE FROM aiml.metric_sources});
 $node->append_conf('postgresql.conf', "aiml.ingest_batch_rows = 100\n");
 $node->reload;
 sql(qq{SELECT aiml.add_metric_source('big', 'cloudwatch', '{
-	"region": "us-east-1", "endpoint": "$fx", "period": 60, "lookback": 43200, "interval": 1,
+	"region": "us-east-1", "endpoint": "$fx", "period": 60, "lookback": 43200, "interval": 1, "timeout": 30,
 	"dimensions": $dims}')});
 set_secret('big', $key_id, $secret);
 ok(wait_until(30, sub { sql(q{SELECT count(*) FROM aiml.metric_samples}) > 1000 }), 'the big batch is being written');
