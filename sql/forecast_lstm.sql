@@ -79,6 +79,8 @@ SELECT * FROM g, aiml.forecast(g.m, 4, 'east');
 SELECT * FROM g, aiml.forecast(g.m, 5, 'north');
 SELECT * FROM g, aiml.forecast(g.m, 0, 'north');
 SELECT count(*) FROM g, aiml.forecast(NULL, 4, 'north');
+-- calendar features need timestamps, which a history array does not have
+SELECT * FROM g, aiml.forecast(g.m, 4, ARRAY(SELECT value FROM two WHERE series = 'north' ORDER BY ts));
 
 -- a global model over two series 500 times apart in scale, whose level triples (and
 -- daily swing with it) 56 hours before the end of training: normalize "season" divides
@@ -121,7 +123,74 @@ FROM ms, (SELECT series, aiml.ets(ts, value, '{"season": 24}') AS m FROM shift
      JOIN LATERAL aiml.forecast(e.m, 24) f USING (step), shift x
 WHERE x.series = e.series AND x.ts = l.ts
 GROUP BY e.series ORDER BY e.series;
-DROP TABLE shift, ms, ms_again, mseries;
+-- a forecast from a history the caller passes: from a training series' own values it is
+-- exactly the forecast by name (the same last window, the same season scaling), without ts
+CREATE TABLE hist AS
+SELECT series, array_agg(value ORDER BY ts) AS y FROM shift
+WHERE ts < '2024-01-20 00:00+00' GROUP BY series;
+SELECT h.series, count(*) AS steps, bool_and(f.ts IS NULL) AS no_ts,
+       bool_and(f.yhat = n.yhat AND f.lo_80 = n.lo_80 AND f.hi_80 = n.hi_80
+                AND f.lo_95 = n.lo_95 AND f.hi_95 = n.hi_95) AS same_as_by_name
+FROM ms, hist h, LATERAL aiml.forecast(ms.m, 24, h.y) f
+     JOIN LATERAL aiml.forecast(ms.m, 24, h.series) n USING (step)
+GROUP BY h.series ORDER BY h.series;
+-- a series the model never saw, 7 times "big": season scaling makes the forecast 7 times big's
+SELECT count(*) AS steps, bool_and(abs(f.yhat - 7 * n.yhat) < 1e-9 * n.yhat
+                                   AND abs(f.hi_95 - 7 * n.hi_95) < 1e-9 * n.hi_95) AS seven_times
+FROM ms, hist h, LATERAL aiml.forecast(ms.m, 24, ARRAY(SELECT 7 * v FROM unnest(h.y) v)) f
+     JOIN LATERAL aiml.forecast(ms.m, 24, h.series) n USING (step)
+WHERE h.series = 'big';
+-- fresher data without retraining: 12 hours after the end of training, then the next 12
+SELECT x.series, count(*) AS steps, avg(abs(f.yhat - x.value) / x.value) < 0.02 AS within_2pct
+FROM ms, (SELECT series, array_agg(value ORDER BY ts) AS y FROM shift
+          WHERE ts < '2024-01-20 12:00+00' GROUP BY series) h,
+     LATERAL aiml.forecast(ms.m, 12, h.y) f, shift x
+WHERE x.series = h.series AND x.ts = '2024-01-20 12:00+00'::timestamptz + (f.step - 1) * interval '1 hour'
+GROUP BY x.series ORDER BY x.series;
+-- overloads: an untyped literal or NULL is a series name, an array a history
+SELECT * FROM ms, aiml.forecast(ms.m, 24, '{1,2,3}');
+SELECT * FROM ms, aiml.forecast(ms.m, 24, NULL);
+SELECT count(*) AS no_rows_for_null_history FROM ms, aiml.forecast(ms.m, 24, NULL::float8[]);
+-- bad histories
+SELECT * FROM ms, aiml.forecast(ms.m, 24, ARRAY[1, 2, 3]::float8[]);
+SELECT * FROM ms, aiml.forecast(ms.m, 24, '{}'::float8[]);
+SELECT * FROM ms, hist, aiml.forecast(ms.m, 24, hist.y || NULL::float8) WHERE series = 'big';
+SELECT * FROM ms, hist, aiml.forecast(ms.m, 24, hist.y || 'NaN'::float8) WHERE series = 'big';
+SELECT * FROM ms, aiml.forecast(ms.m, 24, ARRAY[[1, 2], [3, 4]]::float8[]);
+SELECT * FROM ms, hist, aiml.forecast(ms.m, 25, hist.y) WHERE series = 'big';
+SELECT * FROM ms, hist, aiml.forecast(ms.m, 0, hist.y) WHERE series = 'big';
+SELECT * FROM aiml.forecast((SELECT aiml.scaler(ARRAY[i, 2 * i]::float8[]) FROM generate_series(1, 5) i),
+                            3, ARRAY[1, 2, 3]::float8[]);
+-- the holdout-weighted combination of docs/lstm.md: the last 24 training hours are the holdout
+-- (validation targets of the model, never training targets); per series the LSTM gets the
+-- weight mae_ets / (mae_lstm + mae_ets) of their holdout errors
+CREATE TABLE weights AS
+WITH numbered AS (
+    SELECT series, ts, value, row_number() OVER (PARTITION BY series ORDER BY ts DESC) AS back
+    FROM shift WHERE ts < '2024-01-20 00:00+00'),
+short AS (
+    SELECT series, array_agg(value ORDER BY ts) AS y, aiml.ets(ts, value, '{"season": 24}') AS ets
+    FROM numbered WHERE back > 24 GROUP BY series),
+errors AS (
+    SELECT s.series, avg(abs(a.value - l.yhat)) AS mae_lstm, avg(abs(a.value - e.yhat)) AS mae_ets
+    FROM ms, short s
+         CROSS JOIN LATERAL aiml.forecast(ms.m, 24, s.y) l
+         JOIN LATERAL aiml.forecast(s.ets, 24) e USING (step)
+         JOIN numbered a ON a.series = s.series AND a.back = 25 - l.step
+    GROUP BY s.series)
+SELECT series, coalesce(mae_ets / nullif(mae_lstm + mae_ets, 0), 0.5) AS w_lstm FROM errors;
+SELECT series, w_lstm > 0.5 AS lstm_weighs_more FROM weights ORDER BY series;
+SELECT w.series, count(*) AS steps,
+       avg(abs(w.w_lstm * l.yhat + (1 - w.w_lstm) * f.yhat - x.value))
+         < avg(abs((l.yhat + f.yhat) / 2 - x.value)) AS weighted_beats_mean
+FROM ms, weights w,
+     (SELECT series, aiml.ets(ts, value, '{"season": 24}') AS m FROM shift
+      WHERE ts < '2024-01-20 00:00+00' GROUP BY series) e,
+     LATERAL aiml.forecast(ms.m, 24, e.series) l
+     JOIN LATERAL aiml.forecast(e.m, 24) f USING (step), shift x
+WHERE w.series = e.series AND x.series = e.series AND x.ts = l.ts
+GROUP BY w.series ORDER BY w.series;
+DROP TABLE shift, ms, ms_again, mseries, hist, weights;
 
 -- bad input
 SELECT aiml.lstm_train('SELECT series, ts, value FROM sine', '{"window": 300, "horizon": 100}');

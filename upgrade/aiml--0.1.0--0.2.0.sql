@@ -6,3 +6,11 @@
 -- ingest: an error inside set_metric_source_secret logs no STATEMENT line
 ALTER FUNCTION aiml.set_metric_source_secret(text, text)
     SECURITY DEFINER SET log_min_error_statement = panic;
+
+-- forecast: an lstm model forecasts from a history the caller passes
+CREATE FUNCTION aiml.forecast(model aiml.model, horizon int, history float8[])
+RETURNS TABLE (step int, ts timestamptz, yhat float8, lo_80 float8, hi_80 float8,
+               lo_95 float8, hi_95 float8)
+    AS 'MODULE_PATHNAME', 'aiml_lstm_forecast_history' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 24;
+COMMENT ON FUNCTION aiml.forecast(aiml.model, int, float8[]) IS
+    'the next horizon values after a history (oldest first) from an lstm model, for a series it never saw or fresher data; ts is NULL';

@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "common/int.h"
+#include "core/arrays.h"
 #include "core/json.h"
 #include "forecast/lstm.h"
 #include "funcapi.h"
@@ -486,21 +487,20 @@ check_horizon(const LstmModel *m, int horizon)
  * The forecast of one series: each member network reads the series' last
  * window and predicts every step at once, and their outputs are averaged;
  * intervals are yhat +- z times the per-step residual deviation measured on
- * the validation tail, unscaled.
+ * the validation tail, unscaled.  ts NULL skips the timestamps (a history
+ * without them).
  */
 static void
-forecast_loaded(LstmLoaded *ld, int horizon, const char *name,
+forecast_loaded(LstmLoaded *ld, int horizon, const LstmSeries *ser,
 				double *yhat, double *lo80, double *hi80,
 				double *lo95, double *hi95, TimestampTz *ts)
 {
 	const LstmModel *m = ld->model;
 	const LstmShape *s = &m->shape;
-	const LstmSeries *ser;
 	double		level,
 				unit;
 
 	check_horizon(m, horizon);
-	ser = find_series(m, name);
 	lstm_window_scaling(&m->scaling, ser->last_values, m->window, ser->mean, ser->scale,
 						&level, &unit);
 	lstm_seasonal_base(&m->scaling, ser->last_values, m->window, level, unit, s->horizon,
@@ -533,6 +533,8 @@ forecast_loaded(LstmLoaded *ld, int horizon, const char *name,
 		hi80[k] = y + Z80 * sd;
 		lo95[k] = y - Z95 * sd;
 		hi95[k] = y + Z95 * sd;
+		if (ts == NULL)
+			continue;
 		if (pg_mul_s64_overflow(ser->interval, k + 1, &step) ||
 			pg_add_s64_overflow(ser->last_ts[m->window - 1], step, &ts[k]) ||
 			!IS_VALID_TIMESTAMP(ts[k]))
@@ -554,11 +556,38 @@ lstm_forecast(const AimlModel *model, int horizon, const char *series,
 {
 	LstmLoaded *ld = lstm_load(model, CurrentMemoryContext);
 
-	forecast_loaded(ld, horizon, series, yhat, lo80, hi80, lo95, hi95, ts);
+	forecast_loaded(ld, horizon, find_series(ld->model, series),
+					yhat, lo80, hi80, lo95, hi95, ts);
 }
 
 PG_FUNCTION_INFO_V1(aiml_lstm_forecast_series);
+PG_FUNCTION_INFO_V1(aiml_lstm_forecast_history);
 PG_FUNCTION_INFO_V1(aiml_lstm_gradient_check);
+
+/*
+ * The rows (step, ts, yhat, lo_80, hi_80, lo_95, hi_95) of a forecast whose
+ * five columns of values lie one after the other in out; ts NULL gives NULL
+ * timestamps.
+ */
+static void
+put_forecast_rows(ReturnSetInfo *rsinfo, int horizon, const double *out,
+				  const TimestampTz *ts)
+{
+	for (int k = 0; k < horizon; k++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = Int32GetDatum(k + 1);
+		if (ts != NULL)
+			values[1] = TimestampTzGetDatum(ts[k]);
+		else
+			nulls[1] = true;
+		for (int c = 0; c < 5; c++)
+			values[2 + c] = Float8GetDatum(out[c * horizon + k]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
 
 /*
  * aiml.forecast(model, horizon, series): one row per step.  The model is
@@ -584,19 +613,75 @@ aiml_lstm_forecast_series(PG_FUNCTION_ARGS)
 	check_horizon(ld->model, horizon);
 	out = palloc(sizeof(double) * 5 * horizon);
 	ts = palloc(sizeof(TimestampTz) * horizon);
-	forecast_loaded(ld, horizon, series, out, out + horizon, out + 2 * horizon,
-					out + 3 * horizon, out + 4 * horizon, ts);
-	for (int k = 0; k < horizon; k++)
-	{
-		Datum		values[7];
-		bool		nulls[7] = {0};
+	forecast_loaded(ld, horizon, find_series(ld->model, series), out, out + horizon,
+					out + 2 * horizon, out + 3 * horizon, out + 4 * horizon, ts);
+	put_forecast_rows(rsinfo, horizon, out, ts);
+	return (Datum) 0;
+}
 
-		values[0] = Int32GetDatum(k + 1);
-		values[1] = TimestampTzGetDatum(ts[k]);
-		for (int c = 0; c < 5; c++)
-			values[2 + c] = Float8GetDatum(out[c * horizon + k]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+/*
+ * The stand-in for a training series that a forecast from a caller's
+ * history reads: its last window, scaled by the mean and deviation of the
+ * whole history as training scales a series by the points it trains on (a
+ * constant history is only centred).  No timestamps: the caller's array has
+ * none, so a model with calendar features cannot forecast from it.
+ */
+static void
+history_series(const LstmModel *m, const double *v, int n, LstmSeries *ser)
+{
+	double		sum = 0,
+				ss = 0;
+
+	if (m->calendar)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lstm model reads calendar features, so it cannot forecast from an array without timestamps"),
+				 errhint("Forecast a training series by name, or train the model without the \"calendar\" option.")));
+	if (n < m->window)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("history has %d values, fewer than the window of %d this lstm model reads",
+						n, m->window),
+				 errhint("Pass at least the last %d values of the series, oldest first.", m->window)));
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	memset(ser, 0, sizeof(LstmSeries));
+	ser->name = "history";
+	ser->mean = sum / n;
+	for (int i = 0; i < n; i++)
+		ss += (v[i] - ser->mean) * (v[i] - ser->mean);
+	ser->scale = sqrt(ss / n);
+	if (!(ser->scale > 1e-12 * Max(1.0, fabs(ser->mean))))
+		ser->scale = 1.0;
+	ser->count = n;
+	ser->last_values = (double *) v + (n - m->window);
+}
+
+/*
+ * aiml.forecast(model, horizon, history float8[]): the next horizon values
+ * after a series the caller passes (oldest first), for a series the model
+ * never saw or fresher data than it was trained on; ts is NULL.
+ */
+Datum
+aiml_lstm_forecast_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LstmLoaded *ld;
+	int			horizon = PG_GETARG_INT32(1);
+	const double *v;
+	int			n;
+	LstmSeries	ser;
+	double	   *out;
+
+	InitMaterializedSRF(fcinfo, 0);
+	ld = aiml_model_cached(fcinfo, 0, AIML_KIND_LSTM, "aiml.forecast", lstm_load);
+	check_horizon(ld->model, horizon);
+	v = aiml_array_doubles(PG_GETARG_ARRAYTYPE_P(2), &n, 0, "history");
+	history_series(ld->model, v, n, &ser);
+	out = palloc(sizeof(double) * 5 * horizon);
+	forecast_loaded(ld, horizon, &ser, out, out + horizon, out + 2 * horizon,
+					out + 3 * horizon, out + 4 * horizon, NULL);
+	put_forecast_rows(rsinfo, horizon, out, NULL);
 	return (Datum) 0;
 }
 
