@@ -23,7 +23,8 @@ sim(t, l, b, y) AS (
     FROM sim s JOIN e ON e.t = s.t + 1
 )
 SELECT timestamptz '2024-01-01' + t * interval '1 day' AS ts, y FROM sim WHERE t > 0;
-CREATE TABLE aan_model AS SELECT aiml.ets(ts, y, '{"model": "ZZN"}') AS m FROM aan;
+-- (the default offers trends N and Ad only; damped false offers N and A)
+CREATE TABLE aan_model AS SELECT aiml.ets(ts, y, '{"model": "ZZN", "damped": false}') AS m FROM aan;
 SELECT d->>'model' AS model, abs((d->>'alpha')::float8 - 0.3) < 0.1 AS alpha_near_0_3,
        abs((d->>'beta')::float8 - 0.1) < 0.07 AS beta_near_0_1,
        abs((d->>'sigma')::float8 - 1) < 0.1 AS sigma_near_1, d->>'n' AS n
@@ -54,7 +55,7 @@ FROM generate_series(0, 99) i;
 SELECT aiml.describe(min(m::text)::aiml.model)->>'model' AS model,
        max(abs(f.yhat - (3 + 2.5 * (99 + f.step)))) < 1e-6 AS exact,
        min(f.ts) = timestamptz '2024-03-01' + interval '100 hours' AS first_ts_next_hour
-FROM (SELECT aiml.ets(ts, y, '{"season": 24}') m FROM line) s, aiml.forecast(s.m, 48) f GROUP BY m::text;
+FROM (SELECT aiml.ets(ts, y, '{"season": 24, "damped": false}') m FROM line) s, aiml.forecast(s.m, 48) f GROUP BY m::text;
 CREATE TABLE pattern AS SELECT timestamptz '2024-03-01' + i * interval '1 day' AS ts,
        (ARRAY[10, 12, 15, 11, 9, 4, 3])[i % 7 + 1]::float8 AS y
 FROM generate_series(0, 69) i;
@@ -103,7 +104,7 @@ FROM (SELECT aiml.ets(ts, y, '{"levels": [50, 99.5], "model": "ANN"}') m FROM aa
 SELECT aiml.describe(min(m::text)::aiml.model)->>'gaps_filled' AS gaps_filled,
        aiml.describe(min(m::text)::aiml.model)->>'n' AS n,
        max(abs(f.yhat - (3 + 2.5 * (99 + f.step)))) < 1e-6 AS still_exact
-FROM (SELECT aiml.ets(ts, y ORDER BY random()) m FROM line WHERE ts NOT IN
+FROM (SELECT aiml.ets(ts, y, '{"damped": false}' ORDER BY random()) m FROM line WHERE ts NOT IN
       (SELECT timestamptz '2024-03-01' + i * interval '1 hour' FROM generate_series(10, 14) i)) s,
      aiml.forecast(s.m, 3) f GROUP BY m::text;
 
@@ -129,3 +130,25 @@ RESET max_parallel_workers_per_gather;
 
 -- describe of a seasonal model
 SELECT jsonb_object_keys(aiml.describe(m)) AS key FROM ana_model ORDER BY 1;
+
+-- the initial seasonal states are fitted with the smoothing parameters, as R's
+-- ets() does: on this series of growing amplitude (n 120, season 12) the fit
+-- reaches R's likelihood; -2 loglik without constants (R's criterion) from
+-- forecast::ets 8.20: AAA 1007.7235, ANA 1044.4115, AAdA 1008.1852
+CREATE TABLE growing AS SELECT timestamptz '2024-01-01' + t * interval '1 month' AS ts,
+       (100 + 0.3 * t) * (1 + (0.1 + 0.3 * t / 120.0) * sin(2 * pi() * t / 12)) + 3 * sin(t * t * 0.7) AS y
+FROM generate_series(0, 119) t;
+SELECT mod, -2 * (d->>'loglik')::float8 - 120 * (ln(2 * pi() / 120) + 1) <= r_lik AS reaches_r
+FROM (VALUES ('AAA', 1007.7235), ('ANA', 1044.4115), ('AAdA', 1008.1852)) r(mod, r_lik),
+     LATERAL (SELECT aiml.describe(aiml.ets(ts, y, jsonb_build_object('season', 12, 'model', mod))) d FROM growing) s
+ORDER BY mod;
+-- a smooth hourly series (season 24, n 480): R's ets() (bounds "both") reaches
+-- AAdA 3456.141 and ANA 3540.486; its Nelder-Mead stops far from the optimum
+CREATE TABLE smooth AS SELECT timestamptz '2024-01-01' + t * interval '1 hour' AS ts,
+       50 + 10 * sin(2 * pi() * t / 24 + 2 * sin(2 * pi() * t / 300)) + 0.01 * t + 0.2 * sin(t * t * 0.7) AS y
+FROM generate_series(0, 479) t;
+SELECT mod, -2 * (d->>'loglik')::float8 - 480 * (ln(2 * pi() / 480) + 1) <= r_lik AS reaches_r,
+       (d->>'alpha')::float8 BETWEEN 1e-4 AND 0.9999 AND (d->>'gamma')::float8 BETWEEN 1e-4 AND 1 - (d->>'alpha')::float8 AS in_bounds
+FROM (VALUES ('AAdA', 3456.141), ('ANA', 3540.486)) r(mod, r_lik),
+     LATERAL (SELECT aiml.describe(aiml.ets(ts, y, jsonb_build_object('season', 24, 'model', mod))) d FROM smooth) s
+ORDER BY mod;

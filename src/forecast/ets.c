@@ -7,18 +7,19 @@
  *     error with a multiplicative season is excluded (numerically unstable),
  *     multiplicative error or season needs strictly positive data;
  *   - initial states from R's heuristic, except that the seasonal indices
- *     come from a classical decomposition of the whole series rather than
- *     its first three seasons (steadier, and better on M4 Hourly), then a
- *     line through the first max(10, 2m) seasonally adjusted values gives
- *     level and slope; the level and slope are then re-estimated with the
- *     smoothing parameters, the seasonal states stay at the heuristic (R also
- *     optimizes them; with m = 24 that is 23 more dimensions for Nelder-Mead,
- *     the main reason R is slow on hourly data);
+ *     come from a classical decomposition of the whole series, then a line
+ *     through the first max(10, 2m) seasonally adjusted values gives level
+ *     and slope; all of them are then fitted with the smoothing parameters
+ *     (for m <= ETS_MAX_FIT_SEASON; the first m - 1 seasonal states, the
+ *     last one normalizing them), as R does, see ets_fit_one;
  *   - maximum likelihood (R's criterion: n log(SSE), plus 2 sum log|yhat| for
- *     multiplicative error) under the usual bounds 1e-4 <= alpha <= 0.9999,
- *     1e-4 <= beta <= alpha, 1e-4 <= gamma <= 1 - alpha, 0.8 <= phi <= 0.98;
+ *     multiplicative error) under R's default bounds "both": the usual ones,
+ *     1e-4 <= alpha <= 0.9999, 1e-4 <= beta <= alpha, 1e-4 <= gamma <=
+ *     1 - alpha, 0.8 <= phi <= 0.98, and the admissible (forecastable)
+ *     region, see ets_admissible;
  *   - selection by AICc, counting parameters as R does (smoothing parameters,
- *     initial states with m - 1 seasonal ones, and sigma).
+ *     initial states with m - 1 seasonal ones, and sigma), among trends N
+ *     and Ad unless the options ask for A (see ets_spec_allows).
  *
  * The state update is written in terms of y, as in R's etscalc, so it is the
  * same for additive and multiplicative error; the error type only changes
@@ -37,7 +38,9 @@
 #define ETS_HUGE 1e20
 #define ETS_TOL 1e-10
 #define ETS_MAX_EVALS 1000
+#define ETS_MAX_EVALS_FULL 2000	/* with the seasonal states: R's maxit */
 #define ETS_RELTOL 1e-8
+#define ETS_MAX_FIT_SEASON 52	/* longer seasons keep the heuristic states */
 
 typedef struct EtsParams
 {
@@ -47,7 +50,7 @@ typedef struct EtsParams
 				phi;
 } EtsParams;
 
-/* One model being fitted: data, structure, heuristic initial states. */
+/* One model being fitted: data, structure, initial states. */
 typedef struct EtsWork
 {
 	const double *y;
@@ -56,12 +59,13 @@ typedef struct EtsWork
 	int			error,
 				trend,
 				season;
-	const double *seas0;		/* heuristic seasonal states, ring order */
+	double	   *seas0;			/* initial seasonal states, ring order */
 	double	   *seas;			/* working copy */
 	double		l0,
 				b0;
+	bool		fit_seas;		/* seas0[0..m-2] are in the parameter vector */
+	double	   *poly;			/* m + 2 doubles for ets_admissible */
 	double		floor_sse;		/* keeps log(SSE) finite on exact fits */
-	int			npar;			/* optimized parameters */
 } EtsWork;
 
 /*
@@ -83,7 +87,7 @@ ets_step(const EtsParams *p, int trend, int season, double *l, double *b,
 	if (season == ETS_M)
 	{
 		yhat = q * so;
-		if (fabs(so) < ETS_TOL || fabs(q) < ETS_TOL)
+		if (so < ETS_TOL || fabs(q) < ETS_TOL)
 		{
 			*ok = false;
 			return yhat;
@@ -101,7 +105,12 @@ ets_step(const EtsParams *p, int trend, int season, double *l, double *b,
 	if (season == ETS_A)
 		*s = so + p->gamma * (y - q - so);
 	else if (season == ETS_M)
+	{
 		*s = so + p->gamma * (y / q - so);
+		/* a multiplicative seasonal state must stay positive */
+		if (*s < ETS_TOL)
+			*ok = false;
+	}
 	*l = newl;
 	return yhat;
 }
@@ -116,7 +125,8 @@ static double
 ets_run(EtsWork *w, const EtsParams *p, double *l, double *b, double *sse)
 {
 	double		sum = 0,
-				sumlog = 0;
+				sumlog = 0,
+				prod = 1;
 	bool		ok = true;
 	int			m = w->m;
 	int			k = 0;
@@ -135,10 +145,24 @@ ets_run(EtsWork *w, const EtsParams *p, double *l, double *b, double *sse)
 			return ETS_HUGE;
 		if (w->error == ETS_M)
 		{
-			if (yhat <= ETS_TOL)
+			double		ay = fabs(yhat);
+
+			/* as R: only a forecast of (almost) zero is refused */
+			if (ay < ETS_TOL)
 				return ETS_HUGE;
 			e = (y - yhat) / yhat;
-			sumlog += log(yhat);
+			/* sum of logs as the log of a product: log() was 40% of the fit */
+			if (ay > 1e100)
+				sumlog += log(ay);
+			else
+			{
+				prod *= ay;
+				if (prod > 1e150 || prod < 1e-150)
+				{
+					sumlog += log(prod);
+					prod = 1;
+				}
+			}
 		}
 		else
 			e = y - yhat;
@@ -146,15 +170,101 @@ ets_run(EtsWork *w, const EtsParams *p, double *l, double *b, double *sse)
 		if (++k == m)
 			k = 0;
 	}
+	sumlog += log(prod);
 	if (!isfinite(sum))
 		return ETS_HUGE;
 	*sse = sum;
 	return w->n * log(Max(sum, w->floor_sse)) + 2 * sumlog;
 }
 
-/* Parameter vector layout: alpha [beta] [gamma] [phi] l0 [b0]. */
+/*
+ * Whether all roots of the polynomial a[0] + a[1] z + ... + a[n] z^n lie
+ * inside the circle of radius r, by the Schur-Cohn test: with |a0| < |an|,
+ * p has all its roots inside the unit circle exactly when
+ * (an p(z) - a0 p*(z)) / z, of degree n - 1, has.  O(n^2), in place.
+ */
 static bool
-ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *b0)
+ets_roots_inside(double *a, int n, double r)
+{
+	double		rk = 1;
+
+	for (int k = 0; k <= n; k++)
+	{
+		a[k] *= rk;				/* p(r z): roots divided by r */
+		rk *= r;
+	}
+	for (; n > 0; n--)
+	{
+		double		a0 = a[0],
+					an = a[n];
+
+		if (!(fabs(a0) < fabs(an)))
+			return false;
+		for (int k = 0; k < n; k++)
+			a[k] = an * a[k + 1] - a0 * a[n - 1 - k];
+		/* keep the numbers of order 1 */
+		an = fabs(a[n - 1]);
+		if (!(an > 0) || !isfinite(an))
+			return false;
+		an = 1 / an;
+		for (int k = 0; k < n; k++)
+			a[k] *= an;
+	}
+	return true;
+}
+
+/*
+ * R's "admissible" region (forecast:::admissible, Hyndman et al. 2008,
+ * chapter 10): the parameters for which the model is forecastable, i.e. the
+ * discount matrix has all its eigenvalues inside the unit circle.  Beyond
+ * the usual bounds this excludes, for seasonal models, corners such as
+ * alpha = beta = 0.9999 with a small gamma, whose one-step fit is good but
+ * whose forecasts are not.  The root test is O(m^2), so it is made for
+ * m <= ETS_MAX_FIT_SEASON only; longer seasons get the linear conditions.
+ */
+static bool
+ets_admissible(const EtsWork *w, const EtsParams *p)
+{
+	double		alpha = p->alpha,
+				beta = w->trend != ETS_N ? p->beta : 0,
+				gamma = p->gamma,
+				phi = w->trend == ETS_AD ? p->phi : 1;
+	int			m = w->m;
+	double	   *a = w->poly;
+
+	if (w->season == ETS_N)
+	{
+		if (alpha < 1 - 1 / phi || alpha > 1 + 1 / phi)
+			return false;
+		return w->trend == ETS_N || (beta >= alpha * (phi - 1) && beta <= (1 + phi) * (2 - alpha));
+	}
+	if (gamma < Max(1 - 1 / phi - alpha, 0) || gamma > 1 + 1 / phi - alpha)
+		return false;
+	if (alpha < 1 - 1 / phi - gamma * (1 - m + phi + phi * m) / (2 * phi * m))
+		return false;
+	if (beta < -(1 - phi) * (gamma / m + alpha))
+		return false;
+	if (m - 1 > ETS_MAX_FIT_SEASON)
+		return true;
+	a[0] = phi * (1 - alpha - gamma);
+	a[1] = alpha + beta - alpha * phi + gamma - 1;
+	for (int k = 2; k < m; k++)
+		a[k] = alpha + beta - alpha * phi;
+	a[m] = alpha + beta - phi;
+	a[m + 1] = 1;
+	return ets_roots_inside(a, m + 1, 1 + 1e-10);
+}
+
+/*
+ * Parameter vector layout: alpha [beta] [gamma] [phi] l0 [b0], then, when
+ * the seasonal states are fitted, the first m - 1 of them; the last one is
+ * what makes them sum to 0 (additive) or m (multiplicative), so the level
+ * stays identified, as in R's etsTargetFunction.  Returns false outside the
+ * usual bounds or the admissible region, or with a multiplicative seasonal
+ * state <= 0.
+ */
+static bool
+ets_unpack(EtsWork *w, const double *x, EtsParams *p)
 {
 	int			i = 0;
 
@@ -162,8 +272,8 @@ ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *
 	p->beta = w->trend != ETS_N ? x[i++] : 0;
 	p->gamma = w->season != ETS_N ? x[i++] : 0;
 	p->phi = w->trend == ETS_AD ? x[i++] : 1;
-	*l0 = x[i++];
-	*b0 = w->trend != ETS_N ? x[i++] : 0;
+	w->l0 = x[i++];
+	w->b0 = w->trend != ETS_N ? x[i++] : 0;
 
 	if (p->alpha < 1e-4 || p->alpha > 0.9999)
 		return false;
@@ -173,6 +283,23 @@ ets_unpack(const EtsWork *w, const double *x, EtsParams *p, double *l0, double *
 		return false;
 	if (w->trend == ETS_AD && (p->phi < 0.8 || p->phi > 0.98))
 		return false;
+	if (!ets_admissible(w, p))
+		return false;
+	if (w->fit_seas)
+	{
+		double		last = w->season == ETS_M ? w->m : 0;
+
+		for (int k = 0; k < w->m - 1; k++)
+		{
+			w->seas0[k] = x[i++];
+			last -= w->seas0[k];
+		}
+		w->seas0[w->m - 1] = last;
+		if (w->season == ETS_M)
+			for (int k = 0; k < w->m; k++)
+				if (w->seas0[k] <= 0)
+					return false;
+	}
 	return true;
 }
 
@@ -186,7 +313,7 @@ ets_objective(const double *x, void *arg)
 				b,
 				sse;
 
-	if (!ets_unpack(w, x, &p, &w->l0, &w->b0))
+	if (!ets_unpack(w, x, &p))
 		return ETS_HUGE;
 	return ets_run(w, &p, &l, &b, &sse);
 }
@@ -276,19 +403,89 @@ ets_count_params(int trend, int season, int m)
 	return k;
 }
 
-/* Fits one model structure; returns false when it cannot be fitted. */
+/* A simplex step of size from x that stays inside [lo, hi] when it can. */
+static double
+ets_inside(double x, double lo, double hi, double size)
+{
+	return x + size <= hi ? size : (x - size >= lo ? -size : (hi - lo) / 2 - (x - lo));
+}
+
+/*
+ * Steps of a restarted simplex around the point x of a first search: a
+ * tenth of each smoothing parameter's range (towards the inside), a share of
+ * the level, slope and seasonal amplitude.
+ */
+static void
+ets_restart_steps(const EtsWork *w, const double *x, int dim, double scale, double *step)
+{
+	int			i = 0;
+	double		alpha = x[0];
+
+	step[i] = ets_inside(x[i], 1e-4, 0.9999, 0.1);
+	i++;
+	if (w->trend != ETS_N)
+	{
+		step[i] = ets_inside(x[i], 1e-4, alpha, 0.1 * alpha);
+		i++;
+	}
+	if (w->season != ETS_N)
+	{
+		step[i] = ets_inside(x[i], 1e-4, 1 - alpha, 0.1 * (1 - alpha));
+		i++;
+	}
+	if (w->trend == ETS_AD)
+	{
+		step[i] = ets_inside(x[i], 0.8, 0.98, 0.02);
+		i++;
+	}
+	step[i] = Max(fabs(x[i]) * 0.02, scale * 0.05 + 1e-8);
+	i++;
+	if (w->trend != ETS_N)
+	{
+		step[i] = Max(fabs(x[i]) * 0.1, scale * 0.005 + 1e-8);
+		i++;
+	}
+	if (i < dim)
+	{
+		double		center = w->season == ETS_M ? 1 : 0,
+					amp = 0;
+
+		for (int k = i; k < dim; k++)
+			amp += fabs(x[k] - center);
+		amp = amp / (dim - i) + (w->season == ETS_M ? 1e-3 : 1e-3 * scale);
+		for (int k = i; k < dim; k++)
+			step[k] = 0.1 * amp;
+	}
+}
+
+/*
+ * Fits one model structure; returns false when it cannot be fitted.
+ *
+ * Nelder-Mead searches, each from the best point of the ones before: the
+ * smoothing parameters with the initial level and slope, the seasonal
+ * states held at the heuristic (few dimensions, so it converges fast and
+ * gives the others a good start), from two starting points; the same again
+ * from a fresh simplex around the better one (a simplex collapsed against a
+ * bound, e.g. alpha = beta = 0.9999, often stops short); then, for a
+ * seasonal model with m <= ETS_MAX_FIT_SEASON, everything together with the
+ * first m - 1 initial seasonal states, as R does.  Each search keeps its
+ * starting point in the simplex, so the likelihood never gets worse than
+ * the heuristic start's.
+ */
 static bool
 ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 			const double *seas0, double scale, EtsFit *fit)
 {
 	EtsWork		w;
-	double		x[8],
-				step[8];
+	double	   *x,
+			   *step;
 	int			dim = 0;
 	double		lik,
 				sse = 0,
 				l,
-				b;
+				b,
+				l0,
+				b0;
 	EtsParams	p;
 	int			np = ets_count_params(trend, season, m);
 	double		lower_alpha = 1e-4,
@@ -303,43 +500,87 @@ ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 	w.error = error;
 	w.trend = trend;
 	w.season = season;
-	w.seas0 = seas0;
-	w.seas = palloc0(sizeof(double) * w.m);
-	w.floor_sse = n * (error == ETS_M ? 1e-16 : 1e-16 * scale * scale) + 1e-300;
-	ets_initial_level(y, n, w.m, trend, season, seas0, &w.l0, &w.b0);
-
-	/* R's starting values */
-	x[dim] = lower_alpha + 0.2 * (upper - lower_alpha) / w.m;
-	step[dim++] = 0.1;
-	if (trend != ETS_N)
-	{
-		x[dim] = Min(1e-4 + 0.1 * (upper - 1e-4), x[0] * 0.5);
-		step[dim++] = x[0] * 0.2;
-	}
+	w.seas0 = palloc0(sizeof(double) * w.m);
 	if (season != ETS_N)
-	{
-		x[dim] = 1e-4 + 0.05 * (1 - x[0] - 1e-4);
-		step[dim++] = 0.02;
-	}
-	if (trend == ETS_AD)
-	{
-		x[dim] = 0.97;
-		step[dim++] = -0.05;
-	}
-	x[dim] = w.l0;
-	step[dim++] = Max(fabs(w.l0) * 0.05, scale * 0.1 + 1e-8);
-	if (trend != ETS_N)
-	{
-		x[dim] = w.b0;
-		step[dim++] = Max(fabs(w.b0) * 0.1, scale * 0.01 + 1e-8);
-	}
-	w.npar = dim;
+		memcpy(w.seas0, seas0, sizeof(double) * w.m);
+	w.seas = palloc0(sizeof(double) * w.m);
+	w.poly = palloc(sizeof(double) * (w.m + 2));
+	w.floor_sse = n * (error == ETS_M ? 1e-16 : 1e-16 * scale * scale) + 1e-300;
+	ets_initial_level(y, n, w.m, trend, season, w.seas0, &l0, &b0);
+	x = palloc(sizeof(double) * 2 * (6 + w.m));
+	step = palloc(sizeof(double) * (6 + w.m));
 
-	fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS, ETS_RELTOL, &lik);
-	if (lik >= ETS_HUGE || !ets_unpack(&w, x, &p, &w.l0, &w.b0) ||
+	/*
+	 * Two starts: R's (small alpha and gamma), and one with a fast season
+	 * (small alpha, gamma half its range) or, without a season, a fast
+	 * level; the likelihood often has a second basin there.
+	 */
+	lik = ETS_HUGE;
+	for (int start = 0; start < 2; start++)
+	{
+		double		lik_s;
+		double	   *xs = x + (start == 0 ? 0 : 6 + w.m);
+
+		dim = 0;
+		xs[dim] = start == 0 ? lower_alpha + 0.2 * (upper - lower_alpha) / w.m :
+			(season != ETS_N ? 0.05 : 0.9);
+		step[dim++] = start == 0 ? 0.1 : -0.04;
+		if (trend != ETS_N)
+		{
+			xs[dim] = Min(1e-4 + 0.1 * (upper - 1e-4), xs[0] * 0.5);
+			step[dim++] = xs[0] * 0.2;
+		}
+		if (season != ETS_N)
+		{
+			xs[dim] = start == 0 ? 1e-4 + 0.05 * (1 - xs[0] - 1e-4) : 0.5 * (1 - xs[0]);
+			step[dim++] = start == 0 ? 0.02 : 0.1;
+		}
+		if (trend == ETS_AD)
+		{
+			xs[dim] = 0.97;
+			step[dim++] = -0.05;
+		}
+		xs[dim] = l0;
+		step[dim++] = Max(fabs(l0) * 0.05, scale * 0.1 + 1e-8);
+		if (trend != ETS_N)
+		{
+			xs[dim] = b0;
+			step[dim++] = Max(fabs(b0) * 0.1, scale * 0.01 + 1e-8);
+		}
+		fc_nelder_mead(ets_objective, &w, xs, step, dim, ETS_MAX_EVALS, ETS_RELTOL, &lik_s);
+		if (lik_s < lik)
+		{
+			lik = lik_s;
+			if (start > 0)
+				memcpy(x, xs, sizeof(double) * dim);
+		}
+	}
+	if (lik < ETS_HUGE)
+	{
+		ets_restart_steps(&w, x, dim, scale, step);
+		fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS, ETS_RELTOL, &lik);
+	}
+	if (lik < ETS_HUGE && season != ETS_N && w.m - 1 <= ETS_MAX_FIT_SEASON)
+	{
+		double		mean = 0;
+
+		/* normalized heuristic states, as the parametrization needs */
+		for (int k = 0; k < w.m; k++)
+			mean += w.seas0[k] / w.m;
+		for (int k = 0; k < w.m - 1; k++)
+			x[dim++] = season == ETS_M ? w.seas0[k] / mean : w.seas0[k] - mean;
+		w.fit_seas = true;
+		ets_restart_steps(&w, x, dim, scale, step);
+		fc_nelder_mead(ets_objective, &w, x, step, dim, ETS_MAX_EVALS_FULL, ETS_RELTOL, &lik);
+	}
+	if (lik >= ETS_HUGE || !ets_unpack(&w, x, &p) ||
 		(lik = ets_run(&w, &p, &l, &b, &sse)) >= ETS_HUGE)
 	{
 		pfree(w.seas);
+		pfree(w.seas0);
+		pfree(w.poly);
+		pfree(x);
+		pfree(step);
 		return false;
 	}
 
@@ -365,6 +606,10 @@ ets_fit_one(const double *y, int n, int m, int error, int trend, int season,
 	fit->bic = lik + np * log((double) n);
 	fit->loglik = -0.5 * (lik + n * (log(2 * M_PI / n) + 1));
 	pfree(w.seas);
+	pfree(w.seas0);
+	pfree(w.poly);
+	pfree(x);
+	pfree(step);
 	return true;
 }
 
@@ -425,14 +670,16 @@ ets_spec_allows(const EtsSpec *spec, int e, int t, int s)
 		return false;
 	if (spec->trend >= 0)
 		return spec->trend == t;
-	/* trend chosen: damped restricts whether Ad is among the candidates */
-	if (spec->damped == 1 && t != ETS_AD && t != ETS_N)
-		return false;
-	if (spec->damped == 1 && t == ETS_N)
-		return false;
-	if (spec->damped == 0 && t == ETS_AD)
-		return false;
-	return true;
+	/*
+	 * Trend chosen: damped true offers Ad only, false N and A; by default N
+	 * and Ad, because an undamped trend, extrapolated over the horizon, is
+	 * what made the automatic choice miss badly (docs/forecast.md).
+	 */
+	if (spec->damped == 1)
+		return t == ETS_AD;
+	if (spec->damped == 0)
+		return t != ETS_AD;
+	return t != ETS_A;
 }
 
 /*

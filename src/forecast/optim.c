@@ -10,29 +10,29 @@
 #include "forecast/forecast.h"
 #include "miscadmin.h"
 
-#define NM_MAX_DIM 8
-
 /*
- * Minimizes f from x (dim <= 8) with initial steps step; the objective
+ * Minimizes f from x with initial steps step; the objective
  * returns a large value outside its admissible region.  Stops when the
  * simplex's values agree to reltol (relative) or after max_evals calls.
  * Leaves the best point in x, its value in *fmin; returns the evaluations.
+ * The simplex takes (dim + 1) * dim doubles, allocated here.
  */
 int
 fc_nelder_mead(FcObjective f, void *arg, double *x, const double *step,
 			   int dim, int max_evals, double reltol, double *fmin)
 {
-	double		p[NM_MAX_DIM + 1][NM_MAX_DIM];
-	double		fv[NM_MAX_DIM + 1];
-	double		centroid[NM_MAX_DIM];
-	double		xr[NM_MAX_DIM],
-				xe[NM_MAX_DIM],
-				xc[NM_MAX_DIM];
+	double	  **p = palloc(sizeof(double *) * (dim + 1));
+	double	   *fv = palloc(sizeof(double) * (dim + 1));
+	double	   *centroid = palloc(sizeof(double) * dim);
+	double	   *xr = palloc(sizeof(double) * dim);
+	double	   *xe = palloc(sizeof(double) * dim);
+	double	   *xc = palloc(sizeof(double) * dim);
 	int			evals = 0;
 
-	Assert(dim >= 1 && dim <= NM_MAX_DIM);
+	Assert(dim >= 1);
 	for (int i = 0; i <= dim; i++)
 	{
+		p[i] = palloc(sizeof(double) * dim);
 		memcpy(p[i], x, sizeof(double) * dim);
 		if (i > 0)
 			p[i][i - 1] += step[i - 1];
@@ -136,5 +136,13 @@ fc_nelder_mead(FcObjective f, void *arg, double *x, const double *step,
 		memcpy(x, p[best], sizeof(double) * dim);
 		*fmin = fv[best];
 	}
+	for (int i = 0; i <= dim; i++)
+		pfree(p[i]);
+	pfree(p);
+	pfree(fv);
+	pfree(centroid);
+	pfree(xr);
+	pfree(xe);
+	pfree(xc);
 	return evals;
 }
