@@ -1,4 +1,4 @@
--- forecast, LSTM part: aiml.lstm_train, the global-model form of
+-- forecast, LSTM part: aiml.lstm_train, the global-model and history forms of
 -- aiml.forecast and the gradient-check diagnostic (C in lstm*.c).
 
 CREATE FUNCTION aiml.lstm_train(query text, options jsonb DEFAULT '{}') RETURNS aiml.model
