@@ -18,3 +18,11 @@ ALTER FUNCTION aiml.extract_entities(text, text[], timestamptz) COST 1000;
 ALTER FUNCTION aiml.anomaly_score(aiml.model, float8[]) COST 100;
 ALTER FUNCTION aiml.is_anomaly(aiml.model, float8[]) COST 100;
 ALTER FUNCTION aiml.anomaly_explain(aiml.model, float8[]) COST 100;
+
+-- forecast: an lstm model forecasts from a history the caller passes
+CREATE FUNCTION aiml.forecast(model aiml.model, horizon int, history float8[])
+RETURNS TABLE (step int, ts timestamptz, yhat float8, lo_80 float8, hi_80 float8,
+               lo_95 float8, hi_95 float8)
+    AS 'MODULE_PATHNAME', 'aiml_lstm_forecast_history' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 24;
+COMMENT ON FUNCTION aiml.forecast(aiml.model, int, float8[]) IS
+    'the next horizon values after a history (oldest first) from an lstm model, for a series it never saw or fresher data; ts is NULL';

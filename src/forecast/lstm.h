@@ -19,7 +19,11 @@
 #include "core/rng.h"
 #include "datatype/timestamp.h"
 
-#define LSTM_FORMAT_VERSION 1
+/*
+ * Version 2 added season, deseasonalize, stride, loss and ensemble members;
+ * version 1 models (one member, normalize "series" or "window") still load.
+ */
+#define LSTM_FORMAT_VERSION 2
 
 /* bounds of the architecture; the reader enforces them on forged models */
 #define LSTM_MAX_LAYERS		3
@@ -28,17 +32,32 @@
 #define LSTM_MAX_HORIZON	1000
 #define LSTM_MAX_EPOCHS		100000
 #define LSTM_MAX_SERIES		10000000
+#define LSTM_MAX_MEMBERS	20
 
 /* inputs per time step: the scaled value, then sin/cos of hour and weekday */
 #define LSTM_CALENDAR_FEATURES 4
+
+/* Where a window's values are centred and what unit they are measured in. */
+typedef enum LstmNormalize
+{
+	LSTM_NORM_SERIES = 0,		/* the series' mean, in its standard deviation */
+	LSTM_NORM_WINDOW = 1,		/* the window's last value, in the series' deviation */
+	LSTM_NORM_SEASON = 2		/* the mean of the window's last season, in its mean |value| */
+} LstmNormalize;
+
+typedef enum LstmLoss
+{
+	LSTM_LOSS_MSE = 0,
+	LSTM_LOSS_MAE = 1
+} LstmLoss;
 
 /* The shape of a network; everything else about its memory follows from it. */
 typedef struct LstmShape
 {
 	int			layers;
 	int			hidden;
-	int			inputs;			/* features per time step: 1 or 5 */
-	int			window;			/* time steps per sample */
+	int			inputs;			/* features per time step: patch, + 4 with calendar */
+	int			window;			/* time steps per sample: the window / patch */
 	int			horizon;		/* outputs of the dense head */
 } LstmShape;
 
@@ -88,7 +107,7 @@ extern void lstm_init_params(const LstmShape *shape, const LstmLayout *layout,
 extern void lstm_forward(const LstmShape *shape, const LstmLayout *layout,
 						 const double *theta, LstmWork *work, int batch);
 extern double lstm_loss(const LstmShape *shape, const LstmWork *work, int batch,
-						const double *target, double *dy);
+						const double *target, LstmLoss loss, double *dy);
 extern void lstm_backward(const LstmShape *shape, const LstmLayout *layout,
 						  const double *theta, LstmWork *work, int batch,
 						  const double *dy, double *grad);
@@ -105,16 +124,42 @@ typedef struct LstmSeries
 	double		scale;			/* standard deviation, 1 for a constant series */
 	int64		interval;		/* median step between timestamps, microseconds */
 	int			count;			/* observations the series had */
-	double	   *last_values;	/* the last `window` raw values */
+	double	   *last_values;	/* the last `window` raw values (LstmModel.window) */
 	TimestampTz *last_ts;		/* and their timestamps */
 } LstmSeries;
+
+/* How the values of one window are turned into the network's units. */
+typedef struct LstmScaling
+{
+	LstmNormalize normalize;
+	int			season;			/* 0: none */
+	bool		deseasonalize;	/* targets relative to the seasonal naive path */
+} LstmScaling;
+
+extern void lstm_window_scaling(const LstmScaling *sc, const double *values, int window,
+								double series_mean, double series_scale,
+								double *level, double *unit);
+extern void lstm_seasonal_base(const LstmScaling *sc, const double *values, int window,
+							   double level, double unit, int horizon, double *base);
+
+/* One network of an ensemble (one alone by default). */
+typedef struct LstmMember
+{
+	int			best_epoch;		/* 1-based epoch whose weights were kept */
+	int			epochs_run;
+	double	   *train_loss;		/* per epoch, scaled units */
+	double	   *validation_loss;	/* per epoch; NaN without a validation tail */
+	double	   *theta;
+} LstmMember;
 
 /* A trained model in memory: what the payload holds, in order. */
 typedef struct LstmModel
 {
 	LstmShape	shape;
+	int			window;			/* past values read: shape.window * patch */
+	int			patch;			/* consecutive values the network reads per step */
 	bool		calendar;
-	bool		window_level;	/* inputs and targets relative to the window's last value */
+	LstmScaling scaling;
 	/* the training options, for describe */
 	int			epochs;
 	int			batch;
@@ -124,13 +169,12 @@ typedef struct LstmModel
 	double		clip;
 	double		validation;
 	int64		seed;
-	int			best_epoch;		/* 1-based epoch whose weights were kept */
-	int			epochs_run;
-	double	   *train_loss;		/* per epoch, mean squared error, scaled */
-	double	   *validation_loss;	/* per epoch; NaN without a validation tail */
+	int			stride;
+	LstmLoss	loss;
 	int			validation_windows;
 	Size		nparams;
-	double	   *theta;
+	int			members;		/* networks averaged, seeds seed .. seed + members - 1 */
+	LstmMember *member;
 	double	   *residual_sd;	/* per step ahead, in scaled units */
 	int			nseries;
 	LstmSeries *series;			/* sorted by name */

@@ -247,12 +247,13 @@ lstm_forward(const LstmShape *shape, const LstmLayout *layout,
 }
 
 /*
- * Mean squared error of work->y against target (batch x horizon); when dy is
- * not NULL it receives the loss's gradient with respect to y.
+ * Mean squared (or, with LSTM_LOSS_MAE, absolute) error of work->y against
+ * target (batch x horizon); when dy is not NULL it receives the loss's
+ * gradient with respect to y (the absolute error's subgradient, 0 at 0).
  */
 double
 lstm_loss(const LstmShape *shape, const LstmWork *work, int batch,
-		  const double *target, double *dy)
+		  const double *target, LstmLoss loss, double *dy)
 {
 	Size		n = (Size) batch * shape->horizon;
 	double		sum = 0;
@@ -261,9 +262,18 @@ lstm_loss(const LstmShape *shape, const LstmWork *work, int batch,
 	{
 		double		e = work->y[i] - target[i];
 
-		sum += e * e;
-		if (dy)
-			dy[i] = 2.0 * e / n;
+		if (loss == LSTM_LOSS_MAE)
+		{
+			sum += fabs(e);
+			if (dy)
+				dy[i] = (e > 0 ? 1.0 : e < 0 ? -1.0 : 0.0) / n;
+		}
+		else
+		{
+			sum += e * e;
+			if (dy)
+				dy[i] = 2.0 * e / n;
+		}
 	}
 	return sum / n;
 }
@@ -428,7 +438,7 @@ batch_loss(const LstmShape *shape, const LstmLayout *layout, const double *theta
 		   LstmWork *work, int batch, const double *target)
 {
 	lstm_forward(shape, layout, theta, work, batch);
-	return lstm_loss(shape, work, batch, target, NULL);
+	return lstm_loss(shape, work, batch, target, LSTM_LOSS_MSE, NULL);
 }
 
 /*
@@ -466,7 +476,7 @@ lstm_gradient_check(uint64 seed)
 		target[i] = aiml_rng_normal(&rng);
 
 	lstm_forward(&shape, &layout, theta, &work, batch);
-	lstm_loss(&shape, &work, batch, target, dy);
+	lstm_loss(&shape, &work, batch, target, LSTM_LOSS_MSE, dy);
 	lstm_backward(&shape, &layout, theta, &work, batch, dy, grad);
 
 	for (Size p = 0; p < layout.total; p++)

@@ -9,12 +9,19 @@
  * out (with the horizon - 1 windows before it, whose targets would overlap
  * the held-out targets); scaling (mean and standard deviation per series) is
  * fitted on the rest only, and values are centred on the series' mean or,
- * with normalize "window", on each window's last value.  Training is mini-batch Adam on the mean squared
- * error with global-norm gradient clipping; each epoch ends with the
- * validation loss, and the weights of the best epoch are kept (early
- * stopping after `patience` epochs without improvement).  Memory beyond the
- * data is the weights (five copies: weights, gradient, Adam's two moments
- * and the best weights) and one batch of activations (lstm_work_bytes).
+ * with normalize "window", on each window's last value, or with normalize
+ * "season" measured relative to the level of the window's last season (see
+ * lstm_window_scaling); with deseasonalize the targets are the differences
+ * to the seasonal naive path.  With stride s only every s-th window is used,
+ * counted back from the series' last one.  Training is mini-batch Adam on
+ * the mean squared (or absolute) error with global-norm gradient clipping;
+ * each epoch ends with the validation loss, and the weights of the best
+ * epoch are kept (early stopping after `patience` epochs without
+ * improvement).  With ensemble n, n networks are trained from seeds seed ..
+ * seed + n - 1 on the same windows and their forecasts averaged.  Memory
+ * beyond the data is the weights (five copies: weights, gradient, Adam's two
+ * moments and the best weights, plus one per ensemble member) and one batch
+ * of activations (lstm_work_bytes).
  */
 #include "postgres.h"
 
@@ -51,6 +58,12 @@ typedef struct LstmOptions
 	double		validation;
 	bool		calendar;
 	char	   *normalize;
+	int			season;
+	bool		deseasonalize;
+	int			stride;
+	char	   *loss;
+	int			ensemble;
+	int			patch;
 	int			threads;
 } LstmOptions;
 
@@ -67,8 +80,10 @@ typedef struct RawSeries
 	int			n;
 	int			cap;
 	Point	   *points;
-	int			ntrain;			/* windows starting at 0 .. ntrain-1 train */
-	int			nval;			/* the last nval windows validate */
+	int			last;			/* the last window's start */
+	int			ntrain;			/* windows starting at train_max, train_max - stride, ... */
+	int			train_max;
+	int			nval;			/* windows starting at last, last - stride, ... validate */
 	double		mean;
 	double		scale;
 } RawSeries;
@@ -98,11 +113,19 @@ typedef struct Trainer
 	double	   *best;
 	double	   *target;
 	double	   *dy;
+	double	   *values;			/* one window's raw values */
+	double	   *base;			/* its seasonal naive path, scaled */
+	double	   *ysum;			/* batch x horizon: an ensemble's summed outputs */
 	int64		adam_steps;
-	bool		window_level;	/* normalize "window": relative to the last input */
+	int			window;			/* values per window: shape.window * patch */
+	int			patch;
+	int			stride;
+	LstmScaling scaling;
+	LstmLoss	loss;
 } Trainer;
 
-static const char *const normalize_names[] = {"series", "window", NULL};
+static const char *const normalize_names[] = {"series", "window", "season", NULL};
+static const char *const loss_names[] = {"mse", "mae", NULL};
 
 static void
 parse_lstm_options(Jsonb *options, LstmOptions *o)
@@ -121,6 +144,12 @@ parse_lstm_options(Jsonb *options, LstmOptions *o)
 		{"validation", AIML_OPT_FLOAT, &o->validation, 0, 0.9},
 		{"calendar", AIML_OPT_BOOL, &o->calendar},
 		{"normalize", AIML_OPT_STRING, &o->normalize, 0, 0, normalize_names},
+		{"season", AIML_OPT_INT, &o->season, 0, LSTM_MAX_WINDOW},
+		{"deseasonalize", AIML_OPT_BOOL, &o->deseasonalize},
+		{"stride", AIML_OPT_INT, &o->stride, 1, 100000},
+		{"loss", AIML_OPT_STRING, &o->loss, 0, 0, loss_names},
+		{"ensemble", AIML_OPT_INT, &o->ensemble, 1, LSTM_MAX_MEMBERS},
+		{"patch", AIML_OPT_INT, &o->patch, 1, LSTM_MAX_WINDOW},
 		{"threads", AIML_OPT_INT, &o->threads, 1, 64},
 	};
 
@@ -137,8 +166,33 @@ parse_lstm_options(Jsonb *options, LstmOptions *o)
 	o->validation = 0.1;
 	o->calendar = false;
 	o->normalize = "series";
+	o->season = 0;
+	o->deseasonalize = false;
+	o->stride = 1;
+	o->loss = "mse";
+	o->ensemble = 1;
+	o->patch = 1;
 	o->threads = aiml_blas_threads;
 	aiml_parse_options(options, spec, lengthof(spec), CALLER);
+
+	if ((strcmp(o->normalize, "season") == 0 || o->deseasonalize) && o->season == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" of %s needs the option \"season\"",
+						o->deseasonalize ? "deseasonalize" : "normalize", CALLER),
+				 errhint("Give the season length in steps, e.g. \"season\": 24 for hourly data with a daily cycle.")));
+	if (o->season > o->window)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"season\" of %s is %d, longer than the window of %d",
+						CALLER, o->season, o->window),
+				 errhint("The network reads the last season of its window: make \"window\" at least \"season\".")));
+	if (o->window % o->patch != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"window\" of %s is %d, not a multiple of the patch of %d",
+						CALLER, o->window, o->patch),
+				 errhint("The network reads the window in patches of \"patch\" values: make \"window\" a multiple of it.")));
 }
 
 /* The query must return (text, timestamptz, float8), in that order. */
@@ -321,7 +375,10 @@ int64_cmp(const void *a, const void *b)
 
 /*
  * Sorts a series by time, rejects duplicate timestamps and series too short
- * for one window, and decides its training and validation windows.
+ * for one window, and decides its training and validation windows: every
+ * stride-th window counted back from the last, the last `validation`
+ * fraction of them validate, and training windows end horizon steps before
+ * the first validation window so their targets do not overlap.
  */
 static void
 split_series(RawSeries *s, const LstmOptions *o)
@@ -344,21 +401,23 @@ split_series(RawSeries *s, const LstmOptions *o)
 				 errhint("Lower the \"window\" or \"horizon\" option, or train on longer series.")));
 
 	nwin = s->n - o->window - o->horizon + 1;
-	s->nval = (int) floor(o->validation * nwin);
-	s->ntrain = nwin - s->nval - (s->nval > 0 ? o->horizon - 1 : 0);
-	if (s->ntrain < 1)
+	s->last = nwin - 1;
+	s->nval = (int) floor(o->validation * (s->last / o->stride + 1));
+	s->train_max = s->nval > 0 ? s->last - (s->nval - 1) * o->stride - o->horizon : s->last;
+	if (s->train_max < 0)
 	{
 		/* too short to spare a validation tail: train on all of it */
 		s->nval = 0;
-		s->ntrain = nwin;
+		s->train_max = s->last;
 	}
+	s->ntrain = s->train_max / o->stride + 1;
 }
 
 /* Mean and standard deviation of the points training windows touch. */
 static void
 fit_scaling(RawSeries *s, const LstmOptions *o)
 {
-	int			end = s->ntrain - 1 + o->window + o->horizon;
+	int			end = s->train_max + o->window + o->horizon;
 	double		sum = 0,
 				ss = 0;
 
@@ -389,9 +448,12 @@ median_interval(const RawSeries *s)
 
 /*
  * Loads samples[0..batch-1] into the workspace inputs and the targets, in
- * the series' standard units, centred on the series' mean, or with normalize
- * "window" on the window's last value, so the network learns the path ahead
- * relative to the current level (robust to level shifts and trends).
+ * the units of lstm_window_scaling (centred on the series' mean, the
+ * window's last value or its last season's level), so with window-relative
+ * normalization the network learns the path ahead relative to the current
+ * level (robust to level shifts and trends, and to the series' scale in a
+ * global model); with deseasonalize the targets are relative to the seasonal
+ * naive path, so the network learns a correction to it.
  */
 static void
 fill_batch(Trainer *tr, const Sample *samples, int batch)
@@ -402,19 +464,28 @@ fill_batch(Trainer *tr, const Sample *samples, int batch)
 	{
 		const RawSeries *ser = tr->series[samples[b].series];
 		const Point *p = ser->points + samples[b].start;
-		double		level = tr->window_level ? p[s->window - 1].value : ser->mean;
+		double		level,
+					unit;
 
+		for (int t = 0; t < tr->window; t++)
+			tr->values[t] = p[t].value;
+		lstm_window_scaling(&tr->scaling, tr->values, tr->window, ser->mean, ser->scale,
+							&level, &unit);
+		lstm_seasonal_base(&tr->scaling, tr->values, tr->window, level, unit, s->horizon,
+						   tr->base);
 		for (int t = 0; t < s->window; t++)
 		{
 			double	   *x = tr->work.x + ((Size) t * batch + b) * s->inputs;
+			const Point *q = p + (Size) t * tr->patch;
 
-			x[0] = (p[t].value - level) / ser->scale;
-			if (s->inputs > 1)
-				lstm_calendar_features(p[t].ts, x + 1);
+			for (int j = 0; j < tr->patch; j++)
+				x[j] = (q[j].value - level) / unit;
+			if (s->inputs > tr->patch)
+				lstm_calendar_features(q[tr->patch - 1].ts, x + tr->patch);
 		}
 		for (int k = 0; k < s->horizon; k++)
 			tr->target[(Size) b * s->horizon + k] =
-				(p[s->window + k].value - level) / ser->scale;
+				(p[tr->window + k].value - level) / unit - tr->base[k];
 	}
 }
 
@@ -481,7 +552,7 @@ train_epoch(Trainer *tr, const LstmOptions *o, AimlRng *rng)
 		CHECK_FOR_INTERRUPTS();
 		fill_batch(tr, tr->train + first, batch);
 		lstm_forward(&tr->shape, &tr->layout, tr->theta, &tr->work, batch);
-		total += batch * lstm_loss(&tr->shape, &tr->work, batch, tr->target, tr->dy);
+		total += batch * lstm_loss(&tr->shape, &tr->work, batch, tr->target, tr->loss, tr->dy);
 		lstm_backward(&tr->shape, &tr->layout, tr->theta, &tr->work, batch, tr->dy, tr->grad);
 		clip_gradient(tr, o->clip);
 		adam_step(tr, o->learning_rate);
@@ -489,15 +560,12 @@ train_epoch(Trainer *tr, const LstmOptions *o, AimlRng *rng)
 	return total / tr->ntrain;
 }
 
-/*
- * Mean squared error over samples; when sq is not NULL it accumulates the
- * squared error of each step ahead (for the prediction intervals).
- */
+/* The training loss of the current weights over samples. */
 static double
-evaluate(Trainer *tr, const Sample *samples, int n, int max_batch, double *sq)
+evaluate(Trainer *tr, const Sample *samples, int n)
 {
 	double		total = 0;
-	int			k = tr->shape.horizon;
+	int			max_batch = tr->work.max_batch;
 
 	for (int first = 0; first < n; first += max_batch)
 	{
@@ -506,12 +574,41 @@ evaluate(Trainer *tr, const Sample *samples, int n, int max_batch, double *sq)
 		CHECK_FOR_INTERRUPTS();
 		fill_batch(tr, samples + first, batch);
 		lstm_forward(&tr->shape, &tr->layout, tr->theta, &tr->work, batch);
-		total += batch * lstm_loss(&tr->shape, &tr->work, batch, tr->target, NULL);
-		if (sq)
-			for (int i = 0; i < batch * k; i++)
-				sq[i % k] += (tr->work.y[i] - tr->target[i]) * (tr->work.y[i] - tr->target[i]);
+		total += batch * lstm_loss(&tr->shape, &tr->work, batch, tr->target, tr->loss, NULL);
 	}
 	return total / n;
+}
+
+/*
+ * Accumulates into sq the squared error of each step ahead of the members'
+ * averaged forecast over samples (for the prediction intervals).
+ */
+static void
+ensemble_errors(Trainer *tr, const LstmModel *m, const Sample *samples, int n, double *sq)
+{
+	int			max_batch = tr->work.max_batch;
+	int			k = tr->shape.horizon;
+
+	for (int first = 0; first < n; first += max_batch)
+	{
+		int			batch = Min(max_batch, n - first);
+
+		CHECK_FOR_INTERRUPTS();
+		fill_batch(tr, samples + first, batch);
+		memset(tr->ysum, 0, sizeof(double) * batch * k);
+		for (int j = 0; j < m->members; j++)
+		{
+			lstm_forward(&tr->shape, &tr->layout, m->member[j].theta, &tr->work, batch);
+			for (int i = 0; i < batch * k; i++)
+				tr->ysum[i] += tr->work.y[i];
+		}
+		for (int i = 0; i < batch * k; i++)
+		{
+			double		e = tr->ysum[i] / m->members - tr->target[i];
+
+			sq[i % k] += e * e;
+		}
+	}
 }
 
 /* Lists every training and validation window of every series. */
@@ -537,12 +634,11 @@ make_samples(Trainer *tr)
 	for (int i = 0; i < tr->nseries; i++)
 	{
 		RawSeries  *s = tr->series[i];
-		int			nwin = s->n - tr->shape.window - tr->shape.horizon + 1;
 
-		for (int w = 0; w < s->ntrain; w++)
+		for (int w = s->train_max % tr->stride; w <= s->train_max; w += tr->stride)
 			tr->train[tr->ntrain++] = (Sample) {i, w};
-		for (int w = nwin - s->nval; w < nwin; w++)
-			tr->val[tr->nval++] = (Sample) {i, w};
+		for (int j = s->nval - 1; j >= 0; j--)
+			tr->val[tr->nval++] = (Sample) {i, s->last - j * tr->stride};
 	}
 }
 
@@ -564,15 +660,21 @@ trainer_init(Trainer *tr, const LstmOptions *o, HTAB *table)
 {
 	HASH_SEQ_STATUS seq;
 	RawSeries  *s;
-	AimlRng		rng;
 	Size		np;
 
 	tr->shape.layers = o->layers;
 	tr->shape.hidden = o->hidden;
-	tr->shape.inputs = o->calendar ? 1 + LSTM_CALENDAR_FEATURES : 1;
-	tr->shape.window = o->window;
+	tr->shape.inputs = o->patch + (o->calendar ? LSTM_CALENDAR_FEATURES : 0);
+	tr->shape.window = o->window / o->patch;
+	tr->window = o->window;
+	tr->patch = o->patch;
 	tr->shape.horizon = o->horizon;
-	tr->window_level = strcmp(o->normalize, "window") == 0;
+	tr->scaling.normalize = strcmp(o->normalize, "season") == 0 ? LSTM_NORM_SEASON :
+		strcmp(o->normalize, "window") == 0 ? LSTM_NORM_WINDOW : LSTM_NORM_SERIES;
+	tr->scaling.season = o->season;
+	tr->scaling.deseasonalize = o->deseasonalize;
+	tr->loss = strcmp(o->loss, "mae") == 0 ? LSTM_LOSS_MAE : LSTM_LOSS_MSE;
+	tr->stride = o->stride;
 	lstm_layout(&tr->shape, &tr->layout);
 
 	tr->nseries = hash_get_num_entries(table);
@@ -604,31 +706,38 @@ trainer_init(Trainer *tr, const LstmOptions *o, HTAB *table)
 	tr->best = palloc(sizeof(double) * np);
 	tr->target = palloc(sizeof(double) * tr->work.max_batch * o->horizon);
 	tr->dy = palloc(sizeof(double) * tr->work.max_batch * o->horizon);
-	aiml_rng_seed(&rng, (uint64) o->seed);
-	lstm_init_params(&tr->shape, &tr->layout, tr->theta, &rng);
-	memcpy(tr->best, tr->theta, sizeof(double) * np);
+	tr->ysum = palloc(sizeof(double) * tr->work.max_batch * o->horizon);
+	tr->values = palloc(sizeof(double) * o->window);
+	tr->base = palloc(sizeof(double) * o->horizon);
 }
 
 /*
- * The epochs, with early stopping on the validation loss when there is a
- * validation tail; fills the per-epoch losses into m and leaves the kept
- * weights in tr->theta.
+ * The epochs of one member, trained from seed, with early stopping on the
+ * validation loss when there is a validation tail; fills the per-epoch
+ * losses and a copy of the kept weights into m.
  */
 static void
-run_epochs(Trainer *tr, const LstmOptions *o, LstmModel *m)
+run_epochs(Trainer *tr, const LstmOptions *o, uint64 seed, int number, LstmMember *m)
 {
 	AimlRng		rng;
 	double		best_loss = INFINITY;
 	int			since_best = 0;
 	TimestampTz last_notice = GetCurrentTimestamp();
+	Size		np = tr->layout.total;
 
-	aiml_rng_seed(&rng, (uint64) o->seed ^ UINT64CONST(0x9E3779B97F4A7C15));
+	aiml_rng_seed(&rng, seed);
+	lstm_init_params(&tr->shape, &tr->layout, tr->theta, &rng);
+	memcpy(tr->best, tr->theta, sizeof(double) * np);
+	memset(tr->adam_m, 0, sizeof(double) * np);
+	memset(tr->adam_v, 0, sizeof(double) * np);
+	tr->adam_steps = 0;
+	aiml_rng_seed(&rng, seed ^ UINT64CONST(0x9E3779B97F4A7C15));
 	m->train_loss = palloc(sizeof(double) * o->epochs);
 	m->validation_loss = palloc(sizeof(double) * o->epochs);
 	for (int e = 0; e < o->epochs; e++)
 	{
 		double		tl = train_epoch(tr, o, &rng);
-		double		vl = tr->nval > 0 ? evaluate(tr, tr->val, tr->nval, tr->work.max_batch, NULL) : NAN;
+		double		vl = tr->nval > 0 ? evaluate(tr, tr->val, tr->nval) : NAN;
 		double		score = tr->nval > 0 ? vl : tl;
 		TimestampTz now = GetCurrentTimestamp();
 
@@ -642,9 +751,14 @@ run_epochs(Trainer *tr, const LstmOptions *o, LstmModel *m)
 					 errhint("Lower the \"learning_rate\" option or set \"clip\".")));
 		if (TimestampDifferenceExceeds(last_notice, now, 1000))
 		{
-			ereport(NOTICE,
-					(errmsg("epoch %d of %d: train loss %.6g, validation loss %.6g",
-							e + 1, o->epochs, tl, vl)));
+			if (o->ensemble > 1)
+				ereport(NOTICE,
+						(errmsg("member %d of %d, epoch %d of %d: train loss %.6g, validation loss %.6g",
+								number, o->ensemble, e + 1, o->epochs, tl, vl)));
+			else
+				ereport(NOTICE,
+						(errmsg("epoch %d of %d: train loss %.6g, validation loss %.6g",
+								e + 1, o->epochs, tl, vl)));
 			last_notice = now;
 		}
 		if (score < best_loss)
@@ -652,24 +766,28 @@ run_epochs(Trainer *tr, const LstmOptions *o, LstmModel *m)
 			best_loss = score;
 			since_best = 0;
 			m->best_epoch = e + 1;
-			memcpy(tr->best, tr->theta, sizeof(double) * tr->layout.total);
+			memcpy(tr->best, tr->theta, sizeof(double) * np);
 		}
 		else if (tr->nval > 0 && o->patience > 0 && ++since_best >= o->patience)
 			break;
 	}
-	memcpy(tr->theta, tr->best, sizeof(double) * tr->layout.total);
+	m->theta = palloc(sizeof(double) * np);
+	memcpy(m->theta, tr->best, sizeof(double) * np);
 }
 
-/* Root mean squared error per step ahead, on validation (else training) windows. */
+/*
+ * Root mean squared error per step ahead of the members' averaged forecast,
+ * on validation (else training) windows.
+ */
 static double *
-residual_sd(Trainer *tr)
+residual_sd(Trainer *tr, const LstmModel *m)
 {
 	int			k = tr->shape.horizon;
 	double	   *sq = palloc0(sizeof(double) * k);
 	const Sample *samples = tr->nval > 0 ? tr->val : tr->train;
 	int			n = tr->nval > 0 ? tr->nval : tr->ntrain;
 
-	evaluate(tr, samples, n, tr->work.max_batch, sq);
+	ensemble_errors(tr, m, samples, n, sq);
 	for (int i = 0; i < k; i++)
 		sq[i] = sqrt(sq[i] / n);
 	return sq;
@@ -679,7 +797,7 @@ residual_sd(Trainer *tr)
 static LstmSeries *
 model_series(Trainer *tr)
 {
-	int			w = tr->shape.window;
+	int			w = tr->window;
 	LstmSeries *out = palloc0(sizeof(LstmSeries) * tr->nseries);
 
 	for (int i = 0; i < tr->nseries; i++)
@@ -717,8 +835,12 @@ train(const char *query, const LstmOptions *o)
 
 	trainer_init(&tr, o, table);
 	m.shape = tr.shape;
+	m.window = tr.window;
+	m.patch = tr.patch;
 	m.calendar = o->calendar;
-	m.window_level = strcmp(o->normalize, "window") == 0;
+	m.scaling = tr.scaling;
+	m.stride = o->stride;
+	m.loss = tr.loss;
 	m.epochs = o->epochs;
 	m.batch = o->batch;
 	m.patience = o->patience;
@@ -728,10 +850,12 @@ train(const char *query, const LstmOptions *o)
 	m.validation = o->validation;
 	m.seed = o->seed;
 	m.validation_windows = tr.nval;
-	run_epochs(&tr, o, &m);
-	m.residual_sd = residual_sd(&tr);
+	m.members = o->ensemble;
+	m.member = palloc0(sizeof(LstmMember) * m.members);
+	for (int i = 0; i < m.members; i++)
+		run_epochs(&tr, o, (uint64) o->seed + i, i + 1, &m.member[i]);
+	m.residual_sd = residual_sd(&tr, &m);
 	m.nparams = tr.layout.total;
-	m.theta = tr.theta;
 	m.nseries = tr.nseries;
 	m.series = model_series(&tr);
 
