@@ -44,6 +44,33 @@ SELECT label, text, normalized, start_pos, end_pos FROM aiml.extract_entities(
     ARRAY['PERSON', 'ORG', 'LOCATION']);
 SELECT label, text FROM aiml.extract_entities('Angela Merkel visited Microsoft in Seattle last week.',
                                               ARRAY['PERSON', 'ORG', 'LOCATION']);
+-- the model argument: NULL runs no model, so PERSON, ORG and LOCATION come
+-- from the rules and the gazetteer alone (Seattle is in it, Angela Merkel is
+-- no rule's); the rule labels are the same either way
+SELECT label, text FROM aiml.extract_entities('Angela Merkel visited Microsoft in Seattle last week.',
+                                              ARRAY['PERSON', 'ORG', 'LOCATION'], model => NULL);
+SELECT label, text FROM aiml.extract_entities('Dr. Maria Gonzalez of Acme Widgets GmbH, Springfield, IL.',
+                                              model => NULL);
+SELECT (SELECT array_agg(e ORDER BY e) FROM aiml.extract_entities(t, ARRAY['EMAIL', 'DATE', 'IP', 'MONEY']) e) =
+       (SELECT array_agg(e ORDER BY e) FROM aiml.extract_entities(t, ARRAY['EMAIL', 'DATE', 'IP', 'MONEY'], model => NULL) e)
+       AS rules_same_without_model
+FROM (VALUES ('Paid $12.50 on 2024-03-01 from 10.0.0.1, mail a@b.org')) v(t);
+-- a model trained on our own examples takes the default model's place; its
+-- labels that extract_entities does not know (PRODUCT) stay with aiml.ner
+CREATE TABLE own_ner AS
+SELECT aiml.ner_train($$
+    SELECT body, jsonb_build_array(
+        jsonb_build_object('label', 'ORG', 'start', position(org IN body), 'end', position(org IN body) + length(org)),
+        jsonb_build_object('label', 'PRODUCT', 'start', position(product IN body), 'end', position(product IN body) + length(product)))
+    FROM (VALUES ('Our invoices moved to Zorblax and they run on Quibbit.', 'Zorblax', 'Quibbit'),
+                 ('Ask Zorblax why Quibbit is slow today.', 'Zorblax', 'Quibbit'),
+                 ('The Quibbit dashboards of Vantrel are blank.', 'Vantrel', 'Quibbit'),
+                 ('Vantrel support says Flomp is deprecated.', 'Vantrel', 'Flomp'),
+                 ('We pay Zorblax for Flomp every month.', 'Zorblax', 'Flomp'),
+                 ('Flomp crashed, Vantrel is looking into it.', 'Vantrel', 'Flomp')) v(body, org, product)
+    $$, '{"epochs": 20, "seed": 7, "hash_bits": 12, "gazetteer": false}') AS m;
+SELECT e.label, e.text FROM own_ner, aiml.extract_entities('Vantrel says Quibbit is fine.', model => m) e;
+SELECT n.label, n.text FROM own_ner, aiml.ner(m, 'Vantrel says Quibbit is fine.') n;
 -- lower-case words that look like places are not places
 SELECT count(*) FROM aiml.extract_entities('we ate turkey and china plates in the rain', ARRAY['LOCATION']);
 
@@ -70,6 +97,8 @@ FROM aiml.extract_entities('done today', ARRAY['DATE']);
 -- errors
 SELECT * FROM aiml.extract_entities('x', ARRAY['PERSONS']);
 SELECT * FROM aiml.extract_entities('today', NULL, 'infinity');
+SELECT * FROM aiml.extract_entities('Vantrel', NULL, NULL,
+                                    (SELECT aiml.scaler(ARRAY[x, 1]) FROM generate_series(1, 3) x));
 
 -- a large text (about 10 MB) in linear time: every 300th line holds an entity
 CREATE TABLE entities_big AS

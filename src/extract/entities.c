@@ -1876,7 +1876,7 @@ typedef struct ModelSink
 {
 	Candidates *c;
 	const NerModel *m;
-	int			map[8];
+	int			map[NER_MAX_LABELS];	/* model label -> label number, or -1 */
 } ModelSink;
 
 /* Sink of the default model in extract_entities. */
@@ -1884,7 +1884,7 @@ static void
 model_span(const NerSpan *span, void *arg)
 {
 	ModelSink  *ms = arg;
-	int			label = span->label < 8 ? ms->map[span->label] : -1;
+	int			label = ms->map[span->label];
 	int			n = span->end - span->start;
 	char	   *norm;
 	int			k = 0;
@@ -1910,16 +1910,18 @@ model_span(const NerSpan *span, void *arg)
 	ms->c->from_model[ms->c->n - 1] = true;
 }
 
-/* The default model's PERSON, ORG and LOCATION spans. */
+/*
+ * The PERSON, ORG and LOCATION spans of model m; spans of its other labels
+ * (MISC, or a trained model's own) are not extract_entities' to return.
+ */
 static void
-run_model(Candidates *c, const char *s, int len)
+run_model(Candidates *c, const NerModel *m, const char *s, int len)
 {
-	const NerModel *m = ner_default_model();
 	ModelSink	ms;
 
 	ms.c = c;
 	ms.m = m;
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < NER_MAX_LABELS; i++)
 		ms.map[i] = i < ner_model_nlabels(m) ? label_number(ner_model_label(m, i)) : -1;
 	ner_tag_text(m, s, len, model_span, &ms);
 }
@@ -2087,8 +2089,9 @@ reference_julian(FunctionCallInfo fcinfo)
 PG_FUNCTION_INFO_V1(aiml_extract_entities);
 
 /*
- * aiml.extract_entities(string [, labels [, reference]]): rule and model
- * entities of string, overlaps resolved, in text order.
+ * aiml.extract_entities(string [, labels [, reference [, model]]]): rule,
+ * gazetteer and model entities of string, overlaps resolved, in text order.
+ * A NULL model leaves PERSON, ORG and LOCATION to the rules and gazetteer.
  */
 Datum
 aiml_extract_entities(PG_FUNCTION_ARGS)
@@ -2118,7 +2121,11 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 		c.want[label_number("LOCATION")])
 	{
 		run_gazetteer(&c, s, len);
-		run_model(&c, s, len);
+		/* the 0.1.0 signature has no model argument and always used the default */
+		if (PG_NARGS() <= 3)
+			run_model(&c, ner_default_model(), s, len);
+		else if (!PG_ARGISNULL(3))
+			run_model(&c, ner_model_arg(fcinfo, 3, "aiml.extract_entities"), s, len);
 	}
 	kept = palloc(sizeof(EntityRow) * Max(c.n, 1));
 	nkept = resolve_overlaps(&c, len, kept);

@@ -108,13 +108,16 @@ COMMENT ON FUNCTION aiml.ner_default_model() IS
 
 -- STABLE: relative dates default to the transaction's start time and follow
 -- the session's TimeZone, and the default model and gazetteer are data files.
--- Not STRICT: NULL labels means every label, a NULL reference means now.
+-- Not STRICT: NULL labels means every label, a NULL reference means now, a
+-- NULL model no model (PERSON, ORG and LOCATION from rules and gazetteer).
+-- The default model argument is the backend's loaded copy, not a copy per row.
 CREATE FUNCTION aiml.extract_entities(string text, labels text[] DEFAULT NULL,
                                       reference timestamptz DEFAULT NULL,
+                                      model aiml.model DEFAULT aiml.ner_default_model(),
                                       OUT label text, OUT text text, OUT normalized text,
                                       OUT start_pos int, OUT end_pos int, OUT score float8)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'aiml_extract_entities' LANGUAGE C STABLE PARALLEL SAFE
     COST 1000 ROWS 10;
-COMMENT ON FUNCTION aiml.extract_entities(text, text[], timestamptz) IS
-    'entities of string from rules (EMAIL, URL, IP, PHONE, DATE, TIME, MONEY, PERCENT, QUANTITY, UUID, CREDIT_CARD, PERSON/ORG/LOCATION cues and gazetteer) and the default English NER model; overlaps resolved longest span first, then label priority; 1-based character positions, end exclusive';
+COMMENT ON FUNCTION aiml.extract_entities(text, text[], timestamptz, aiml.model) IS
+    'entities of string from rules (EMAIL, URL, IP, PHONE, DATE, TIME, MONEY, PERCENT, QUANTITY, UUID, CREDIT_CARD, PERSON/ORG/LOCATION cues and gazetteer) and a ner model (default: the English one; NULL: none); overlaps resolved longest span first, then label priority; 1-based character positions, end exclusive';

@@ -60,7 +60,6 @@
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
-#define NER_MAX_LABELS 32
 #define NER_MAX_LABEL_LEN 63
 #define NER_MIN_BITS 10
 #define NER_MAX_BITS 22
@@ -1973,26 +1972,26 @@ static AimlModel *default_model_value = NULL;
 static NerModel *default_model = NULL;
 
 /*
- * The model argument of aiml.ner.  aiml.ner_default_model() hands out the
+ * A model argument (aiml.ner, extract_entities).  aiml.ner_default_model() hands out the
  * backend's loaded default model value itself, recognized here by its
  * address, so aiml.ner(aiml.ner_default_model(), text) in a per-row query
  * neither copies nor compares 4 MB per row; any other value goes through the
  * per-query model cache.
  */
-static NerModel *
-ner_model_arg(FunctionCallInfo fcinfo)
+const NerModel *
+ner_model_arg(FunctionCallInfo fcinfo, int argno, const char *caller)
 {
 	if (default_model_value != NULL &&
-		DatumGetPointer(PG_GETARG_DATUM(0)) == (Pointer) default_model_value)
+		DatumGetPointer(PG_GETARG_DATUM(argno)) == (Pointer) default_model_value)
 		return default_model;
-	return aiml_model_cached(fcinfo, 0, AIML_KIND_NER, "aiml.ner", ner_loader);
+	return aiml_model_cached(fcinfo, argno, AIML_KIND_NER, caller, ner_loader);
 }
 
 /* aiml.ner(model, text): the model's spans, as extract_entities returns them. */
 Datum
 aiml_ner(PG_FUNCTION_ARGS)
 {
-	NerModel   *m = ner_model_arg(fcinfo);
+	const NerModel *m = ner_model_arg(fcinfo, 0, "aiml.ner");
 	text	   *t = PG_GETARG_TEXT_PP(1);
 	SpanRows	sr;
 

@@ -126,6 +126,8 @@ extern char *ner_data_directory(const char *sub);
 
 typedef struct NerModel NerModel;
 
+#define NER_MAX_LABELS 32
+
 #define NER_FORMAT_VERSION 2
 
 /* describe() of kind "ner", for core's kind table. */
@@ -150,6 +152,9 @@ extern void ner_tag_text(const NerModel *m, const char *s, int len,
 
 /* The default English model, read once per backend from the data directory. */
 extern const NerModel *ner_default_model(void);
+
+/* A model argument of kind ner, loaded once per query (the default model: never). */
+extern const NerModel *ner_model_arg(FunctionCallInfo fcinfo, int argno, const char *caller);
 
 /* Output of the entity functions: rows of (label, text, normalized, pos...). */
 typedef struct EntityRow
