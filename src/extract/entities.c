@@ -903,23 +903,52 @@ digits_at(TextScan *sc, int p, int n)
 }
 
 /*
- * One of words (NULL-terminated) at p, followed by a byte of class then (or
- * any non-ASCII byte); then 0: followed by a non-word byte or the end.
+ * A NULL-terminated word list with the lengths of its words and the bytes
+ * they start with, filled at first use: word_at runs at nearly every word of
+ * a text, and most words start with a byte that no word of the list starts
+ * with.
+ */
+typedef struct WordList
+{
+	const char *const *words;
+	bool		ready;
+	uint8		len[32];
+	bool		first[256];
+} WordList;
+
+static void
+word_list_init(WordList *wl)
+{
+	memset(wl->first, 0, sizeof(wl->first));
+	for (int i = 0; wl->words[i]; i++)
+	{
+		Assert(i < (int) lengthof(wl->len) && strlen(wl->words[i]) < 256);
+		wl->len[i] = (uint8) strlen(wl->words[i]);
+		wl->first[(unsigned char) wl->words[i][0]] = true;
+	}
+	wl->ready = true;
+}
+
+/*
+ * One of the words of wl at p, followed by a byte of class then (or any
+ * non-ASCII byte); then 0: followed by a non-word byte or the end.
  */
 static bool
-word_at(TextScan *sc, int p, const char *const *words, uint32 then)
+word_at(TextScan *sc, int p, WordList *wl, uint32 then)
 {
-	if (p >= sc->len)
+	if (!wl->ready)
+		word_list_init(wl);
+	if (p >= sc->len || !wl->first[(unsigned char) sc->s[p]])
 		return false;
-	for (int i = 0; words[i]; i++)
+	for (int i = 0; wl->words[i]; i++)
 	{
 		int			n;
 		int			c;
 
-		if (words[i][0] != sc->s[p])
+		if (wl->words[i][0] != sc->s[p])
 			continue;
-		n = strlen(words[i]);
-		if (p + n > sc->len || memcmp(sc->s + p, words[i], n) != 0)
+		n = wl->len[i];
+		if (p + n > sc->len || memcmp(sc->s + p, wl->words[i], n) != 0)
 			continue;
 		c = AT(sc, p + n);
 		if (HI(c) || (then == 0 ? !WORDCHAR(c) : IS(c, then)))
@@ -1122,8 +1151,9 @@ currency_at(TextScan *sc, int q)
 		"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "RMB", "INR", "SEK",
 		"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
 	"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
+	static WordList list = {currencies};
 
-	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, currencies, 0));
+	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, &list, 0));
 }
 
 /* 40 EUR, 5 dollars, 1.2 billion dollars: the number, a multiplier, a currency. */
@@ -1422,8 +1452,9 @@ pf_person_title(TextScan *sc, int p)
 	static const char *const titles[] = {
 		"Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Rev",
 	"Capt", "Gen", "Sen", "Rep", "Gov", "President", "Senator", "Judge", NULL};
+	static WordList list = {titles};
 
-	return word_at(sc, p, titles, BC_TITLE_END);
+	return word_at(sc, p, &list, BC_TITLE_END);
 }
 
 static bool
@@ -1432,8 +1463,9 @@ pf_org_of(TextScan *sc, int p)
 	static const char *const words[] = {
 		"University", "Institute", "College", "Bank", "Ministry", "Department", "Academy",
 	"School", NULL};
+	static WordList list = {words};
 
-	return word_at(sc, p, words, BC_SPACE);
+	return word_at(sc, p, &list, BC_SPACE);
 }
 
 /* First position >= p whose byte is not of class allowed (len when none). */
@@ -1447,7 +1479,7 @@ next_break(TextScan *sc, int p, uint32 allowed)
 
 /* First position > p with a space before and one of words (then a non-word) there. */
 static int
-next_word_after_space(TextScan *sc, int p, const char *const *words)
+next_word_after_space(TextScan *sc, int p, WordList *words)
 {
 	for (p++; p < sc->len; p++)
 	{
@@ -1465,7 +1497,7 @@ next_word_after_space(TextScan *sc, int p, const char *const *words)
  */
 static bool
 word_before_break(TextScan *sc, int p, int *brk, int *next, uint32 allowed,
-				  const char *const *words)
+				  WordList *words)
 {
 	if (*brk < p)
 		*brk = next_break(sc, p, allowed);
@@ -1482,12 +1514,13 @@ pf_org_suffix(TextScan *sc, int p)
 		"Inc", "Ltd", "LLC", "LLP", "GmbH", "AG", "Corp", "Corporation", "Co", "Company", "PLC",
 		"plc", "S.A", "SA", "N.V", "NV", "B.V", "BV", "Limited", "Group", "Holdings",
 	"Foundation", "Association", "Partners", NULL};
+	static WordList list = {suffixes};
 
 	/* \b before & needs a word character before it, before a capital none */
 	if (AT(sc, p) == '&' ? p == 0 || (!HI(AT(sc, p - 1)) && !WORDCHAR(AT(sc, p - 1)))
 		: p > 0 && WORDCHAR(AT(sc, p - 1)))
 		return false;
-	return word_before_break(sc, p, &sc->org_break, &sc->org_suffix, BC_ORG_NAME, suffixes);
+	return word_before_break(sc, p, &sc->org_break, &sc->org_suffix, BC_ORG_NAME, &list);
 }
 
 /* Capitalized words before University, College...: "Boston University". */
@@ -1496,8 +1529,9 @@ pf_org_named(TextScan *sc, int p)
 {
 	static const char *const words[] = {
 	"University", "College", "Institute", "Hospital", "Bank", NULL};
+	static WordList list = {words};
 
-	return word_before_break(sc, p, &sc->name_break, &sc->named_suffix, BC_NAME, words);
+	return word_before_break(sc, p, &sc->name_break, &sc->named_suffix, BC_NAME, &list);
 }
 
 /* Capitalized words before a comma: "Springfield, IL". */
