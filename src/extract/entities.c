@@ -813,6 +813,7 @@ struct TextScan
 #define BC_ORG_NAME 0x20		/* the same, digits & and comma */
 #define BC_TITLE_END 0x40		/* after a title: . or space */
 #define BC_SPACE	0x80
+#define BC_UNIT_END 0x100		/* ASCII but [A-Za-z0-9_/], and 0 (the end) */
 
 static uint32 byte_class[256];
 
@@ -863,6 +864,9 @@ init_byte_classes(void)
 	mark_bytes(byte_class, ".", BC_TITLE_END);
 	for (int b = 0x80; b < 256; b++)
 		byte_class[b] |= BC_NAME | BC_ORG_NAME;
+	for (int b = 0; b < 0x80; b++)
+		if (!WORDCHAR(b) && b != '/')
+			byte_class[b] |= BC_UNIT_END;
 }
 
 #define IS(c, bc) ((byte_class[(unsigned char) (c)] & (bc)) != 0)
@@ -912,7 +916,7 @@ typedef struct WordList
 {
 	const char *const *words;
 	bool		ready;
-	uint8		len[32];
+	uint8		len[128];
 	bool		first[256];
 } WordList;
 
@@ -1007,55 +1011,117 @@ pf_uuid(TextScan *sc, int p)
 	return AT(sc, p + 8) == '-';
 }
 
+/*
+ * ASCII digits among the first max bytes of the run of digits and bytes of
+ * seps from p; -1 when a non-ASCII byte (perhaps a Unicode digit) comes first.
+ */
+static int
+digits_in_run(TextScan *sc, int p, int max, const char *seps)
+{
+	int			n = 0;
+
+	for (int i = 0; i < max; i++)
+	{
+		int			c = AT(sc, p + i);
+
+		if (HI(c))
+			return -1;
+		if (DIGIT(c))
+			n++;
+		else if (c == 0 || strchr(seps, c) == NULL)
+			break;
+	}
+	return n;
+}
+
+/* A match is at most 22 bytes of digits, spaces and dashes; the handler wants 13 digits. */
 static bool
 pf_card(TextScan *sc, int p)
 {
 	int			d = digits_at(sc, p, 4);
 	int			c = AT(sc, p + 4);
+	int			n;
 
 	if (d >= 0)
 		return d == 1;
 	if (c == ' ' || c == '-')
 		c = AT(sc, p + 5);
-	return DIGIT(c) || HI(c);
+	if (!DIGIT(c) && !HI(c))
+		return false;
+	n = digits_in_run(sc, p, 22, " -");
+	return n < 0 || n >= 13;
 }
 
+/*
+ * Four dot-separated groups of one to three digits, not followed by a word
+ * character or a dot and a digit, each at most 255 (the handler's rule).  A
+ * group of four digits fails every way the pattern could split it.
+ */
 static bool
 pf_ipv4(TextScan *sc, int p)
 {
-	int			k = 0;
 	int			c;
 
-	while (k < 3 && DIGIT(AT(sc, p + k)))
-		k++;
-	c = AT(sc, p + k);
-	if (HI(c))
+	for (int g = 0; g < 4; g++)
+	{
+		int			k = 0,
+					octet = 0;
+
+		while ((c = AT(sc, p)) != 0 && DIGIT(c))
+		{
+			if (++k > 3)
+				return false;
+			octet = octet * 10 + c - '0';
+			p++;
+		}
+		if (HI(c))
+			return true;
+		if (k == 0 || octet > 255 || (g < 3 && c != '.'))
+			return false;
+		if (g < 3)
+			p++;
+	}
+	if (HI(c) || (c == '.' && HI(AT(sc, p + 1))))
 		return true;
-	return k > 0 && c == '.' && (DIGIT(AT(sc, p + k + 1)) || HI(AT(sc, p + k + 1)));
+	return !WORDCHAR(c) && !(c == '.' && DIGIT(AT(sc, p + 1)));
 }
 
-/* The run of hex digits and colons from p holds two colons (the pattern's lookahead). */
+/*
+ * The run of hex digits and colons from p holds two colons (the pattern's
+ * lookahead), and its first 46 bytes of hex digits, colons and dots (a match
+ * the handler reads) hold "::" or six colons: inet_pton accepts nothing else.
+ */
 static bool
 pf_ipv6(TextScan *sc, int p)
 {
 	int			colons = 0;
 	int			c;
+	int			q;
 
-	while ((c = AT(sc, p)) != 0 && (HEX(c) || c == ':'))
-	{
+	for (q = p; (c = AT(sc, q)) != 0 && (HEX(c) || c == ':'); q++)
 		if (c == ':' && ++colons == 2)
+			break;
+	if (colons < 2)
+		return false;
+	colons = 0;
+	for (q = p; q < p + INET6_ADDRSTRLEN && (c = AT(sc, q)) != 0 &&
+		 (HEX(c) || c == ':' || c == '.'); q++)
+		if (c == ':' && (++colons == 6 || AT(sc, q + 1) == ':'))
 			return true;
-		p++;
-	}
 	return false;
 }
 
+/* A match is at most 39 bytes of +, digits and " .-()"; the handler wants 8 digits. */
 static bool
 pf_phone_intl(TextScan *sc, int p)
 {
 	int			c = AT(sc, p + 1);
+	int			n;
 
-	return DIGIT(c) || HI(c);
+	if (!DIGIT(c) && !HI(c))
+		return false;
+	n = digits_in_run(sc, p + 1, 38, " .-()");
+	return n < 0 || n >= 8;
 }
 
 /*
@@ -1214,10 +1280,37 @@ pf_percent(TextScan *sc, int p)
 	return c == '%' || c == 'p' || HI(c);
 }
 
+/*
+ * A number, an optional space, then one of the pattern's units not followed
+ * by [\w/].  The words are the pattern's alternatives spelt out (its
+ * non-ASCII units start with a byte >= 0x80, which passes).
+ */
 static bool
 pf_quantity(TextScan *sc, int p)
 {
-	return number_then(sc, p, false, BC_UNIT);
+	static const char *const units[] = {
+		"KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB", "PB", "PiB", "byte", "bytes",
+		"bps", "kbps", "Mbps", "Gbps", "ms", "us", "ns", "sec", "second", "seconds", "secs", "s",
+		"min", "minute", "minutes", "mins", "h", "hr", "hrs", "hour", "hours", "day", "days",
+		"week", "weeks", "month", "months", "year", "years", "km", "cm", "mm", "m", "mi", "mile",
+		"miles", "ft", "feet", "kg", "mg", "g", "lb", "lbs", "pound", "pounds", "oz", "t", "ton",
+		"tons", "tonne", "tonnes", "l", "ml", "L", "mL", "C", "F", "Hz", "kHz", "MHz", "GHz", "W",
+		"kW", "MW", "kWh", "V", "mA", "A", "mph", "km/h", "kph", "px", "core", "cores", "vCPU",
+		"vCPUs", "CPU", "CPUs", "GPU", "GPUs", "rpm", "rps", "qps", NULL};
+	static WordList list = {units};
+	bool		hi;
+	int			e;
+
+	if (!number_then(sc, p, false, BC_UNIT))
+		return false;
+	if (HI(AT(sc, p)))
+		return true;
+	e = number_end(sc, p, false, &hi);
+	if (hi)
+		return true;
+	if (SPACE(AT(sc, e)))
+		e++;
+	return HI(AT(sc, e)) || word_at(sc, e, &list, BC_UNIT_END);
 }
 
 static bool
@@ -1244,7 +1337,12 @@ short_number_then(TextScan *sc, int p, int then)
 static bool
 pf_date_slash(TextScan *sc, int p)
 {
-	return short_number_then(sc, p, '/');
+	int			q = p + (DIGIT(AT(sc, p + 1)) ? 2 : 1);
+
+	if (HI(AT(sc, p)))
+		return true;
+	return short_number_then(sc, p, '/') &&
+		(HI(AT(sc, q)) || DIGIT(AT(sc, q + 1)) || HI(AT(sc, q + 1)));
 }
 
 /*
@@ -1435,15 +1533,21 @@ pf_time_colon(TextScan *sc, int p)
 static bool
 pf_time_ampm(TextScan *sc, int p)
 {
-	int			c = AT(sc, p + 1);
+	int			q = p + (DIGIT(AT(sc, p + 1)) ? 2 : 1);
+	int			c = AT(sc, q);
 
-	if (DIGIT(c))
-		c = AT(sc, p + 2);
 	if (HI(c))
 		return true;
 	if (SPACE(c))
-		c = AT(sc, p + (DIGIT(AT(sc, p + 1)) ? 3 : 2));
-	return HI(c) || (c | 0x20) == 'a' || (c | 0x20) == 'p';
+		q++;
+	c = AT(sc, q);
+	if (HI(c))
+		return true;
+	if ((c | 0x20) != 'a' && (c | 0x20) != 'p')
+		return false;
+	/* then m, or .m */
+	c = AT(sc, q + 1) == '.' ? AT(sc, q + 2) : AT(sc, q + 1);
+	return HI(c) || (c | 0x20) == 'm';
 }
 
 static bool
