@@ -1704,6 +1704,55 @@ static const Rule rules[] = {
 
 #define NRULES lengthof(rules)
 
+/*
+ * Most characters of log lines start numbers, where a dozen rules are
+ * candidates; the digits and the byte after them rule most out at once.
+ * True when the rule can match at a run of r ASCII digits (DIGIT_RUN_MAX:
+ * that many or more) followed by the ASCII byte c (0: the text's end):
+ * what its pattern needs next, spelt out (callers let a non-ASCII byte
+ * pass, it may be a Unicode digit or space).
+ */
+#define DIGIT_RUN_MAX 9
+
+static bool
+may_start_at_digits(const Rule *rule, int r, int c)
+{
+	RulePrefilter pf = rule->maybe;
+	bool		hex_letter = HEX(c) && !DIGIT(c);
+
+	if (pf == pf_email)			/* [A-Za-z0-9._%+-]+@ */
+		return IS(c, BC_EMAIL) || c == '@';
+	if (pf == pf_uuid)			/* [0-9a-fA-F]{8}- */
+		return r == 8 ? c == '-' : r < 8 && hex_letter;
+	if (pf == pf_card)			/* \d{4}[ -]?\d{4} */
+		return r > 4 || (r == 4 && (c == ' ' || c == '-'));
+	if (pf == pf_ipv4)			/* \d{1,3}\. */
+		return r <= 3 && c == '.';
+	if (pf == pf_ipv6)			/* a run of hex digits and colons with two colons */
+		return c == ':' || hex_letter;
+	if (pf == pf_phone_nanp)	/* 1[ .-] or \d{3}[ .-] */
+		return (r == 1 || r == 3) && IS(c, BC_SEP);
+	if (pf == pf_money_after)	/* ,\d{3} or .\d, \s?, a multiplier or currency */
+		return c == ',' || c == '.' || SPACE(c) || LETTER(c);
+	if (pf == pf_percent)		/* .\d, \s?, % or p(er)... */
+		return c == '.' || c == '%' || c == 'p' || SPACE(c);
+	if (pf == pf_quantity)		/* .\d, \s?, a unit */
+		return c == '.' || SPACE(c) || LETTER(c);
+	if (pf == pf_date_iso)		/* \d{4}- */
+		return r == 4 && c == '-';
+	if (pf == pf_date_slash)	/* \d{1,2}/ */
+		return r <= 2 && c == '/';
+	if (pf == pf_date_dmy)		/* (?i)\d{1,2}(?:st|nd|rd|th)?\s+ */
+		return r <= 2 && (SPACE(c) || strchr("sSnNrRtT", c) != NULL);
+	if (pf == pf_date_relative) /* \d{1,3}\s+ */
+		return r <= 3 && SPACE(c);
+	if (pf == pf_time_colon)	/* \d{1,2}: */
+		return r <= 2 && c == ':';
+	if (pf == pf_time_ampm)		/* \d{1,2}\s?[ap] (caseless) */
+		return r <= 2 && (SPACE(c) || (c | 0x20) == 'a' || (c | 0x20) == 'p');
+	return true;
+}
+
 StaticAssertDecl(lengthof(rules) <= 32, "rule sets are 32-bit masks");
 
 /*
@@ -1718,6 +1767,7 @@ typedef struct RuleSet
 	int			label[NRULES];
 	uint32		first[256];
 	uint32		not_after[256];
+	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
 } RuleSet;
 
 static RuleSet *compiled = NULL;
@@ -1751,6 +1801,10 @@ compiled_rules(void)
 			if (rules[i].non_ascii_first)
 				for (int b = utf8 ? 0xC0 : 0x80; b < 256; b++)
 					rs->first[b] |= bit;
+			for (int r = 1; r <= DIGIT_RUN_MAX; r++)
+				for (int b = 0; b < 256; b++)
+					if (HI(b) || may_start_at_digits(&rules[i], r, b))
+						rs->after_digits[r][b] |= bit;
 		}
 	}
 	PG_CATCH();
@@ -1879,6 +1933,14 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			continue;
 		if (p > 0)
 			cand &= ~rs->not_after[(unsigned char) s[p - 1]];
+		if (DIGIT(s[p]) && cand != 0)
+		{
+			int			e = p + 1;
+
+			while (e < len && DIGIT(s[e]))
+				e++;
+			cand &= rs->after_digits[Min(e - p, DIGIT_RUN_MAX)][e < len ? (unsigned char) s[e] : 0];
+		}
 		while (cand != 0)
 		{
 			int			i = pg_rightmost_one_pos32(cand);
