@@ -38,6 +38,7 @@ typedef struct NerTokenizer
 	bool		next_starts_sentence;
 	bool		have_pending;
 	NerToken	pending;
+	int			next_at;		/* position of the next @ (len: none; -1 unknown) */
 } NerTokenizer;
 
 /* Longest sequence the tagger decodes at once; longer sentences are split. */

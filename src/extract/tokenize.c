@@ -57,35 +57,49 @@ typedef enum CharClass
 	CC_OTHER
 } CharClass;
 
+#define CC_ASCII(c) \
+	((c) == '\n' || (c) == '\r' ? CC_NEWLINE : \
+	 (c) == ' ' || (c) == '\t' || (c) == '\f' || (c) == '\v' ? CC_SPACE : \
+	 ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || (c) == '_' ? CC_ALPHA : \
+	 (c) >= '0' && (c) <= '9' ? CC_DIGIT : \
+	 (c) == '\'' ? CC_APOS : (c) == '-' ? CC_HYPHEN : CC_OTHER)
+#define CC_ROW(b) CC_ASCII(b), CC_ASCII(b + 1), CC_ASCII(b + 2), CC_ASCII(b + 3), \
+	CC_ASCII(b + 4), CC_ASCII(b + 5), CC_ASCII(b + 6), CC_ASCII(b + 7)
+
+/* Classes of the ASCII characters, the tokenizer's every step. */
+static const uint8 ascii_class[128] = {
+	CC_ROW(0), CC_ROW(8), CC_ROW(16), CC_ROW(24), CC_ROW(32), CC_ROW(40), CC_ROW(48),
+	CC_ROW(56), CC_ROW(64), CC_ROW(72), CC_ROW(80), CC_ROW(88), CC_ROW(96), CC_ROW(104),
+	CC_ROW(112), CC_ROW(120)
+};
+
+static CharClass char_class_non_ascii(const char *p, int remain, bool utf8, int *clen);
+
 /*
  * Class and byte length of the character at p.  Outside UTF-8 every
  * non-ASCII character counts as a letter.  In UTF-8, the symbol and
  * punctuation blocks (general punctuation, arrows, emoji...) are not letters,
  * so "word—word" and emoji split as they should.
  */
-static CharClass
+static inline CharClass
 char_class(const char *p, int remain, bool utf8, int *clen)
 {
 	unsigned char c = (unsigned char) *p;
+
+	if (c < 0x80)
+	{
+		*clen = 1;
+		return (CharClass) ascii_class[c];
+	}
+	return char_class_non_ascii(p, remain, utf8, clen);
+}
+
+static CharClass
+char_class_non_ascii(const char *p, int remain, bool utf8, int *clen)
+{
 	pg_wchar	cp;
 
 	*clen = 1;
-	if (c < 0x80)
-	{
-		if (c == '\n' || c == '\r')
-			return CC_NEWLINE;
-		if (c == ' ' || c == '\t' || c == '\f' || c == '\v')
-			return CC_SPACE;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
-			return CC_ALPHA;
-		if (c >= '0' && c <= '9')
-			return CC_DIGIT;
-		if (c == '\'')
-			return CC_APOS;
-		if (c == '-')
-			return CC_HYPHEN;
-		return CC_OTHER;
-	}
 	if (!utf8)
 	{
 		*clen = Min(pg_mblen(p), remain);
@@ -169,6 +183,7 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	tz->next_starts_sentence = true;
 	tz->have_pending = false;
+	tz->next_at = -1;
 }
 
 /* Case-insensitive prefix test that never reads past remain. */
@@ -237,6 +252,23 @@ scan_email(const char *p, int remain)
 		n++;
 	}
 	return dots > 0 && last_label >= 2 ? n : 0;
+}
+
+/*
+ * Whether an @ lies within reach of an e-mail's local part from the
+ * tokenizer's position: the next @ of the text is found once and kept, so
+ * words far from any @ are not scanned twice.
+ */
+static bool
+email_possible(NerTokenizer *tz)
+{
+	if (tz->next_at < tz->pos)
+	{
+		const char *at = memchr(tz->s + tz->pos, '@', tz->len - tz->pos);
+
+		tz->next_at = at ? at - tz->s : tz->len;
+	}
+	return tz->next_at < tz->len && tz->next_at - tz->pos <= 64;
 }
 
 /* A word from p: letters and digits with the inner joiners the header lists. */
@@ -324,7 +356,7 @@ ner_next_token(NerTokenizer *tz, NerToken *tok)
 
 		if ((n = scan_url(p, remain)) > 0)
 			tok->flags |= NER_TOK_URL;
-		else if (is_alnum_class(cc) && (n = scan_email(p, remain)) > 0)
+		else if (is_alnum_class(cc) && email_possible(tz) && (n = scan_email(p, remain)) > 0)
 			tok->flags |= NER_TOK_EMAIL;
 		else if (is_alnum_class(cc))
 		{
