@@ -1585,11 +1585,14 @@ next_break(TextScan *sc, int p, uint32 allowed)
 static int
 next_word_after_space(TextScan *sc, int p, WordList *words)
 {
+	if (!words->ready)
+		word_list_init(words);
 	for (p++; p < sc->len; p++)
 	{
 		int			c = (unsigned char) sc->s[p - 1];
 
-		if ((SPACE(c) || HI(c)) && word_at(sc, p, words, 0))
+		if ((SPACE(c) || HI(c)) && words->first[(unsigned char) sc->s[p]] &&
+			word_at(sc, p, words, 0))
 			return p;
 	}
 	return sc->len + 1;
@@ -2154,13 +2157,13 @@ typedef struct Ranked
 	double		score;
 } Ranked;
 
-/* The overlap rule's order (see the top of the file). */
-static int
-ranked_cmp(const void *a, const void *b)
+/*
+ * The overlap rule's order (see the top of the file), then the order the
+ * candidates were found in, so that it is total and any sort gives it.
+ */
+static inline int
+ranked_cmp(const Ranked *x, const Ranked *y)
 {
-	const Ranked *x = a,
-			   *y = b;
-
 	if (x->nchars != y->nchars)
 		return x->nchars > y->nchars ? -1 : 1;
 	if (x->prio != y->prio)
@@ -2171,8 +2174,16 @@ ranked_cmp(const void *a, const void *b)
 		return x->from_model ? 1 : -1;
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
+
+/* sort_ranked(): a few dozen candidates per text, sorted with the comparison inlined */
+#define ST_SORT sort_ranked
+#define ST_ELEMENT_TYPE Ranked
+#define ST_COMPARE(a, b) ranked_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Keeps the non-overlapping candidates (see the header); returns their count. */
 static int
@@ -2191,7 +2202,7 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 		r[i].score = c->rows[i].score;
 		r[i].from_model = c->from_model[i];
 	}
-	qsort(r, c->n, sizeof(Ranked), ranked_cmp);
+	sort_ranked(r, c->n);
 	for (int i = 0; i < c->n; i++)
 	{
 		EntityRow  *row = &c->rows[r[i].idx];
@@ -2333,16 +2344,20 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 /* Text order: start, then end. */
-static int
-row_cmp(const void *a, const void *b)
+static inline int
+row_cmp(const EntityRow *x, const EntityRow *y)
 {
-	const EntityRow *x = a,
-			   *y = b;
-
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return x->end < y->end ? -1 : x->end > y->end;
 }
+
+#define ST_SORT sort_rows
+#define ST_ELEMENT_TYPE EntityRow
+#define ST_COMPARE(a, b) row_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /*
  * Sorts rows by position and returns them as the SRF's result, turning byte
@@ -2359,7 +2374,7 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
 						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	if (n > 1)
-		qsort(rows, n, sizeof(EntityRow), row_cmp);
+		sort_rows(rows, n);
 	for (int i = 0; i < n; i++)
 	{
 		EntityRow  *r = &rows[i];

@@ -168,7 +168,7 @@ is_abbreviation(const char *p, int n)
 		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
 	buf[n] = '\0';
 	for (const char *const *a = abbreviations; *a; a++)
-		if (strcmp(*a, buf) == 0)
+		if ((*a)[0] == buf[0] && strcmp(*a, buf) == 0)
 			return true;
 	return false;
 }
@@ -202,8 +202,9 @@ scan_url(const char *p, int remain)
 	int			n = 0;
 	char		c = (char) (*p | 0x20);
 
-	/* most words start with none of h, f, w: skip the four comparisons */
-	if (c != 'h' && c != 'f' && c != 'w')
+	/* most words start with none of ht, ft, ww: skip the four comparisons */
+	if ((c != 'h' && c != 'f' && c != 'w') || remain < 4 ||
+		(char) (p[1] | 0x20) != (c == 'w' ? 'w' : 't'))
 		return 0;
 	if (!ascii_prefix_ci(p, remain, "http://") && !ascii_prefix_ci(p, remain, "https://") &&
 		!ascii_prefix_ci(p, remain, "ftp://") && !ascii_prefix_ci(p, remain, "www."))
