@@ -2030,8 +2030,9 @@ run_gazetteer(Candidates *c, const char *s, int len)
 
 		for (int i = 0; i < n; i++)
 		{
-			wanted[i] = !(toks[i].flags & NER_TOK_WORD) ||
-				ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8);
+			wanted[i] = ner_gazetteer_may_start_span((unsigned char) s[toks[i].start]) &&
+				(!(toks[i].flags & NER_TOK_WORD) ||
+				 ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8));
 			nwanted += wanted[i];
 		}
 		whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;

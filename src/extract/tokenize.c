@@ -427,6 +427,7 @@ typedef struct GazTable
 	uint16	   *types;			/* NER_GAZ_* types, GAZ_PREFIX */
 	uint32		mask;			/* capacity - 1 */
 	uint32		count;
+	bool		starts_span[256];	/* first bytes of LOCATION and ORG phrases, both cases */
 } GazTable;
 
 static GazTable *gazetteer = NULL;
@@ -514,6 +515,7 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		int			words = 0;
 		uint64		h = NER_HASH_INIT;
 		uint64		prefix[NER_GAZ_MAX_WORDS + 1];	/* hashes of its first words */
+		int			first = 0;		/* where its first token starts */
 
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -522,11 +524,21 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		ner_tokenizer_init(&tz, line, len);
 		while (ner_next_token(&tz, &tok) && words < NER_GAZ_MAX_WORDS + 1)
 		{
+			if (words == 0)
+				first = tok.start;
 			h = phrase_step(h, line + tok.start, tok.end - tok.start);
 			prefix[words++] = h;
 		}
 		if (words > 0 && words <= NER_GAZ_MAX_WORDS)
 		{
+			if (type & (NER_GAZ_LOCATION | NER_GAZ_ORG))
+			{
+				unsigned char c = (unsigned char) line[first];
+
+				g->starts_span[c] = true;
+				if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+					g->starts_span[c ^ 0x20] = true;
+			}
 			gaz_insert(g, h, type);
 			for (int k = 0; k + 1 < words; k++)
 				gaz_insert(g, prefix[k], GAZ_PREFIX);
@@ -727,6 +739,16 @@ ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *ou
 		for (int k = 0; k < m; k++)
 			out[i + k] = lex_probe(t, keys[k]);
 	}
+}
+
+/*
+ * False when no LOCATION or ORG phrase starts with a token whose first byte
+ * is c (the lookups hash ASCII letters lower-cased, so either case counts).
+ */
+bool
+ner_gazetteer_may_start_span(unsigned char c)
+{
+	return gaz_get_table()->starts_span[c];
 }
 
 /*
