@@ -917,18 +917,30 @@ typedef struct WordList
 	const char *const *words;
 	bool		ready;
 	uint8		len[128];
-	bool		first[256];
+	uint8		by_first[128];	/* word numbers grouped by first byte, in list order */
+	uint8		from[256];		/* the group of first byte b: by_first[from[b]..to[b]) */
+	uint8		to[256];
+	bool		first[256];		/* from[b] < to[b] */
 } WordList;
 
 static void
 word_list_init(WordList *wl)
 {
-	memset(wl->first, 0, sizeof(wl->first));
+	int			k = 0;
+
 	for (int i = 0; wl->words[i]; i++)
 	{
 		Assert(i < (int) lengthof(wl->len) && strlen(wl->words[i]) < 256);
 		wl->len[i] = (uint8) strlen(wl->words[i]);
-		wl->first[(unsigned char) wl->words[i][0]] = true;
+	}
+	for (int b = 0; b < 256; b++)
+	{
+		wl->from[b] = k;
+		for (int i = 0; wl->words[i]; i++)
+			if ((unsigned char) wl->words[i][0] == b)
+				wl->by_first[k++] = i;
+		wl->to[b] = k;
+		wl->first[b] = wl->to[b] > wl->from[b];
 	}
 	wl->ready = true;
 }
@@ -944,13 +956,12 @@ word_at(TextScan *sc, int p, WordList *wl, uint32 then)
 		word_list_init(wl);
 	if (p >= sc->len || !wl->first[(unsigned char) sc->s[p]])
 		return false;
-	for (int i = 0; wl->words[i]; i++)
+	for (int k = wl->from[(unsigned char) sc->s[p]]; k < wl->to[(unsigned char) sc->s[p]]; k++)
 	{
+		int			i = wl->by_first[k];
 		int			n;
 		int			c;
 
-		if (wl->words[i][0] != sc->s[p])
-			continue;
 		n = wl->len[i];
 		if (p + n > sc->len || memcmp(sc->s + p, wl->words[i], n) != 0)
 			continue;
