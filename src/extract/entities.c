@@ -1870,22 +1870,30 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 	c->n++;
 }
 
-/* True when every byte of needs occurs in the text ('0': some digit). */
+/*
+ * True when every byte of needs occurs in s[0..len) ('0': some digit).
+ * known[b] remembers answers across the rules of one text (0 unknown, 1 no,
+ * 2 yes); memchr answers a byte faster than building a table of them all.
+ */
 static bool
-has_needed_bytes(const bool *present, const char *needs)
+has_needed_bytes(const char *s, int len, const char *needs, uint8 *known)
 {
 	for (const char *n = needs; *n; n++)
 	{
-		if (*n == '0')
-		{
-			bool		digit = false;
+		unsigned char b = (unsigned char) *n;
 
-			for (int d = '0'; d <= '9' && !digit; d++)
-				digit = present[d];
-			if (!digit)
-				return false;
+		if (known[b] == 0)
+		{
+			bool		found = false;
+
+			if (b == '0')
+				for (int i = 0; i < len && !found; i++)
+					found = DIGIT(s[i]);
+			else
+				found = memchr(s, b, len) != NULL;
+			known[b] = found ? 2 : 1;
 		}
-		else if (!present[(unsigned char) *n])
+		if (known[b] == 1)
 			return false;
 	}
 	return true;
@@ -1914,7 +1922,7 @@ static void
 run_rules(Candidates *c, const char *s, int len, int refj)
 {
 	RuleSet    *rs = compiled_rules();
-	bool		present[256];
+	uint8		known[256];
 	uint32		active = 0;
 	int			resume[NRULES];
 	TextScan		sc;
@@ -1922,13 +1930,11 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	int			nhits = 0,
 				cap = 0;
 
-	memset(present, 0, sizeof(present));
-	for (int i = 0; i < len; i++)
-		present[(unsigned char) s[i]] = true;
+	memset(known, 0, sizeof(known));
 	for (int i = 0; i < (int) NRULES; i++)
 	{
 		resume[i] = 0;
-		if (c->want[rs->label[i]] && has_needed_bytes(present, rules[i].needs))
+		if (c->want[rs->label[i]] && has_needed_bytes(s, len, rules[i].needs, known))
 			active |= (uint32) 1 << i;
 	}
 	if (active == 0)
