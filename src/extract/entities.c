@@ -1598,12 +1598,15 @@ next_word_after_space(TextScan *sc, int p, WordList *words)
 {
 	if (!words->ready)
 		word_list_init(words);
+	/* the first byte first: most bytes start no word of the list */
 	for (p++; p < sc->len; p++)
 	{
-		int			c = (unsigned char) sc->s[p - 1];
+		int			c;
 
-		if ((SPACE(c) || HI(c)) && words->first[(unsigned char) sc->s[p]] &&
-			word_at(sc, p, words, 0))
+		if (!words->first[(unsigned char) sc->s[p]])
+			continue;
+		c = (unsigned char) sc->s[p - 1];
+		if ((SPACE(c) || HI(c)) && word_at(sc, p, words, 0))
 			return p;
 	}
 	return sc->len + 1;
@@ -2037,6 +2040,7 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			location = label_number("LOCATION"),
 				org = label_number("ORG");
+	const bool *span_starts = ner_gazetteer_span_starts();
 	int			n;
 
 	ner_tokenizer_init(&tz, s, len);
@@ -2047,7 +2051,7 @@ run_gazetteer(Candidates *c, const char *s, int len)
 
 		for (int i = 0; i < n; i++)
 		{
-			wanted[i] = ner_gazetteer_may_start_span((unsigned char) s[toks[i].start]) &&
+			wanted[i] = span_starts[(unsigned char) s[toks[i].start]] &&
 				(!(toks[i].flags & NER_TOK_WORD) ||
 				 ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8));
 			nwanted += wanted[i];

@@ -121,7 +121,7 @@ extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n
 
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
-extern bool ner_gazetteer_may_start_span(unsigned char c);
+extern const bool *ner_gazetteer_span_starts(void);
 extern char *ner_data_directory(const char *sub);
 
 /* ---- the tagger ---- */

@@ -742,13 +742,14 @@ ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *ou
 }
 
 /*
- * False when no LOCATION or ORG phrase starts with a token whose first byte
- * is c (the lookups hash ASCII letters lower-cased, so either case counts).
+ * For each byte, whether a LOCATION or ORG phrase starts with a token whose
+ * first byte it is (the lookups hash ASCII letters lower-cased, so both
+ * cases count).
  */
-bool
-ner_gazetteer_may_start_span(unsigned char c)
+const bool *
+ner_gazetteer_span_starts(void)
 {
-	return gaz_get_table()->starts_span[c];
+	return gaz_get_table()->starts_span;
 }
 
 /*
