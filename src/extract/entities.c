@@ -170,6 +170,78 @@ rule_uuid(RuleMatch *m)
 	return true;
 }
 
+/*
+ * Normalized dates, times and addresses are written by hand: psprintf was a
+ * tenth of the time on log lines, where nearly every line has all three.
+ * Each writes what the printf format in its comment writes.
+ */
+static inline char *
+put2(char *out, int v)
+{
+	out[0] = '0' + v / 10;
+	out[1] = '0' + v % 10;
+	return out + 2;
+}
+
+/* "%04d-%02d-%02d" */
+static char *
+ymd_string(int y, int mo, int d)
+{
+	char	   *out,
+			   *o;
+
+	if (y < 0 || y > 9999 || mo < 0 || mo > 99 || d < 0 || d > 99)
+		return psprintf("%04d-%02d-%02d", y, mo, d);
+	o = out = palloc(11);
+	o = put2(o, y / 100);
+	o = put2(o, y % 100);
+	*o++ = '-';
+	o = put2(o, mo);
+	*o++ = '-';
+	o = put2(o, d);
+	*o = '\0';
+	return out;
+}
+
+/* "%02d:%02d:%02d" */
+static char *
+hms_string(int h, int mi, int se)
+{
+	char	   *out,
+			   *o;
+
+	if (h < 0 || h > 99 || mi < 0 || mi > 99 || se < 0 || se > 99)
+		return psprintf("%02d:%02d:%02d", h, mi, se);
+	o = out = palloc(9);
+	o = put2(o, h);
+	*o++ = ':';
+	o = put2(o, mi);
+	*o++ = ':';
+	o = put2(o, se);
+	*o = '\0';
+	return out;
+}
+
+/* "%d.%d.%d.%d" of four octets 0..255 */
+static char *
+ipv4_string(const int *o)
+{
+	char	   *out = palloc(16),
+			   *p = out;
+
+	for (int k = 0; k < 4; k++)
+	{
+		Assert(o[k] >= 0 && o[k] <= 255);
+		if (o[k] >= 100)
+			*p++ = '0' + o[k] / 100;
+		if (o[k] >= 10)
+			*p++ = '0' + o[k] / 10 % 10;
+		*p++ = '0' + o[k] % 10;
+		*p++ = k < 3 ? '.' : '\0';
+	}
+	return out;
+}
+
 /* Luhn check over 13 to 19 digits; text and normalized keep the last 4 only. */
 static bool
 rule_card(RuleMatch *m)
@@ -228,7 +300,7 @@ rule_ipv4(RuleMatch *m)
 			return false;
 		p++;
 	}
-	m->normalized = psprintf("%d.%d.%d.%d", o[0], o[1], o[2], o[3]);
+	m->normalized = ipv4_string(o);
 	return true;
 }
 
@@ -451,17 +523,22 @@ rule_date_iso(RuleMatch *m)
 	if (!valid_date(y, mo, d))
 		return false;
 	if (grp_int(m, 4, -1) < 0)
-		m->normalized = psprintf("%04d-%02d-%02d", y, mo, d);
+		m->normalized = ymd_string(y, mo, d);
 	else
 	{
 		int			h = grp_int(m, 4, 0),
 					mi = grp_int(m, 5, 0),
-					se = grp_int(m, 6, 0);
+					se = grp_int(m, 6, 0),
+					nz = tz ? strlen(tz) : 0;
 
 		if (h > 23 || mi > 59 || se > 60)
 			return false;
-		m->normalized = psprintf("%04d-%02d-%02dT%02d:%02d:%02d%s", y, mo, d, h, mi, se,
-								 tz ? tz : "");
+		/* "%04d-%02d-%02dT%02d:%02d:%02d%s": a valid date has 10 characters */
+		m->normalized = palloc(19 + nz + 1);
+		memcpy(m->normalized, ymd_string(y, mo, d), 10);
+		m->normalized[10] = 'T';
+		memcpy(m->normalized + 11, hms_string(h, mi, se), 8);
+		memcpy(m->normalized + 19, tz ? tz : "", nz + 1);
 	}
 	return true;
 }
@@ -487,7 +564,7 @@ rule_date_slash(RuleMatch *m)
 	}
 	if (!valid_date(y, a, b))
 		return false;
-	m->normalized = psprintf("%04d-%02d-%02d", y, a, b);
+	m->normalized = ymd_string(y, a, b);
 	m->score = 0.9;
 	return true;
 }
@@ -531,7 +608,7 @@ month_date(RuleMatch *m, int day_group, int month_group, int year_group)
 	mo = month_number(mp, mn);
 	if (!valid_date(y, mo, d))
 		return false;
-	m->normalized = psprintf("%04d-%02d-%02d", y, mo, d);
+	m->normalized = ymd_string(y, mo, d);
 	return true;
 }
 
@@ -682,7 +759,7 @@ rule_date_relative(RuleMatch *m)
 					d;
 
 		j2date(j, &y, &mo, &d);
-		m->normalized = psprintf("%04d-%02d-%02d", y, mo, d);
+		m->normalized = ymd_string(y, mo, d);
 	}
 	m->score = 0.9;
 	return true;
@@ -708,8 +785,7 @@ rule_time_colon(RuleMatch *m)
 
 	if (ampm && (h < 1 || h > 12))
 		return false;
-	m->normalized = psprintf("%02d:%02d:%02d", hour_24(h, ampm), grp_int(m, 2, 0),
-							 grp_int(m, 3, 0));
+	m->normalized = hms_string(hour_24(h, ampm), grp_int(m, 2, 0), grp_int(m, 3, 0));
 	return true;
 }
 
