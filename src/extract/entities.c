@@ -2236,11 +2236,24 @@ run_model(Candidates *c, const NerModel *m, const char *s, int len)
 static int
 char_count(const char *p, int n)
 {
-	int			k = 0;
+	int			k = 0,
+				i = 0;
 
 	if (GetDatabaseEncoding() != PG_UTF8)
 		return pg_database_encoding_max_length() == 1 ? n : pg_mbstrlen_with_len(p, n);
-	for (int i = 0; i < n; i++)
+	/* eight ASCII bytes at a time: most text before and inside entities is ASCII */
+	for (; i + 8 <= n; i += 8)
+	{
+		uint64		w;
+
+		memcpy(&w, p + i, 8);
+		if ((w & UINT64CONST(0x8080808080808080)) == 0)
+			k += 8;
+		else
+			for (int j = i; j < i + 8; j++)
+				k += (p[j] & 0xC0) != 0x80;
+	}
+	for (; i < n; i++)
 		k += (p[i] & 0xC0) != 0x80;
 	return k;
 }
