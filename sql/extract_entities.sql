@@ -71,6 +71,12 @@ SELECT aiml.ner_train($$
     $$, '{"epochs": 20, "seed": 7, "hash_bits": 12, "gazetteer": false}') AS m;
 SELECT e.label, e.text FROM own_ner, aiml.extract_entities('Vantrel says Quibbit is fine.', model => m) e;
 SELECT n.label, n.text FROM own_ner, aiml.ner(m, 'Vantrel says Quibbit is fine.') n;
+-- labels, reference and a trained model together, row after row (each is kept per call site)
+SELECT t.i, e.label, e.text, e.normalized
+FROM own_ner, generate_series(1, 3) t(i),
+     aiml.extract_entities(CASE WHEN t.i = 2 THEN 'Flomp by Zorblax' ELSE 'Vantrel, tomorrow' END,
+                           ARRAY['ORG', 'DATE'], '2024-02-28 12:00+00', m) e
+ORDER BY 1, e.start_pos;
 -- lower-case words that look like places are not places
 SELECT count(*) FROM aiml.extract_entities('we ate turkey and china plates in the rain', ARRAY['LOCATION']);
 

@@ -224,8 +224,15 @@ void *
 aiml_model_cached(FunctionCallInfo fcinfo, int argno, AimlModelKind kind,
 				  const char *caller, AimlModelLoader load)
 {
+	return aiml_model_cached_in(fcinfo, argno, &fcinfo->flinfo->fn_extra, kind, caller, load);
+}
+
+void *
+aiml_model_cached_in(FunctionCallInfo fcinfo, int argno, void **slot, AimlModelKind kind,
+					 const char *caller, AimlModelLoader load)
+{
 	FmgrInfo   *flinfo = fcinfo->flinfo;
-	ModelCache *c = (ModelCache *) flinfo->fn_extra;
+	ModelCache *c = (ModelCache *) *slot;
 	struct varlena *raw = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
 	bool		external = VARATT_IS_EXTERNAL_ONDISK(raw);
 	varatt_external toast;
@@ -236,7 +243,7 @@ aiml_model_cached(FunctionCallInfo fcinfo, int argno, AimlModelKind kind,
 		c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(ModelCache));
 		c->cxt = AllocSetContextCreate(flinfo->fn_mcxt, "aiml model cache",
 									   ALLOCSET_DEFAULT_SIZES);
-		flinfo->fn_extra = c;
+		*slot = c;
 	}
 
 	if (external)

@@ -102,6 +102,11 @@ extern void *aiml_model_cached(FunctionCallInfo fcinfo, int argno,
 							   AimlModelKind kind, const char *caller,
 							   AimlModelLoader load);
 
+/* The same with the cache in *slot, for a function that keeps more in fn_extra. */
+extern void *aiml_model_cached_in(FunctionCallInfo fcinfo, int argno, void **slot,
+								  AimlModelKind kind, const char *caller,
+								  AimlModelLoader load);
+
 /*
  * Payload writing and bounds-checked reading.  Readers raise
  * ERRCODE_DATA_CORRUPTED when the payload ends early, has bytes left over, or

@@ -2331,12 +2331,30 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 	return kept;
 }
 
-/* The last labels argument of a call site and the labels it wants (fn_extra). */
-typedef struct WantedCache
+/*
+ * What a call site keeps in fn_extra from row to row: the last labels
+ * argument with the labels it wants, the last reference time with its day,
+ * and the cache of the model argument.
+ */
+typedef struct CallSite
 {
-	ArrayType  *labels;
+	ArrayType  *labels;			/* NULL: none seen yet */
 	bool		want[NLABELS];
-} WantedCache;
+	bool		have_reference;
+	TimestampTz reference;
+	pg_tz	   *reference_zone;
+	int			reference_julian;
+	void	   *model_cache;
+} CallSite;
+
+static CallSite *
+call_site(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(CallSite));
+	return fcinfo->flinfo->fn_extra;
+}
 
 /*
  * The wanted labels from the labels argument (NULL: all).  A call site
@@ -2344,13 +2362,12 @@ typedef struct WantedCache
  * its answer in fn_extra.
  */
 static void
-wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
+wanted_labels(FunctionCallInfo fcinfo, CallSite *cache, Candidates *c)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
-	WantedCache *cache = fcinfo->flinfo->fn_extra;
 
 	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
 	{
@@ -2359,7 +2376,7 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 		return;
 	}
 	arr = PG_GETARG_ARRAYTYPE_P(1);
-	if (cache != NULL && VARSIZE(cache->labels) == VARSIZE(arr) &&
+	if (cache->labels != NULL && VARSIZE(cache->labels) == VARSIZE(arr) &&
 		memcmp(cache->labels, arr, VARSIZE(arr)) == 0)
 	{
 		memcpy(c->want, cache->want, sizeof(c->want));
@@ -2382,19 +2399,19 @@ wanted_labels(FunctionCallInfo fcinfo, Candidates *c)
 					 errhint("Valid labels are EMAIL, URL, UUID, CREDIT_CARD, IP, PHONE, MONEY, PERCENT, QUANTITY, DATE, TIME, ORG, PERSON and LOCATION.")));
 		c->want[l] = true;
 	}
-	if (cache == NULL)
-		cache = fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WantedCache));
-	else
+	if (cache->labels != NULL)
 		pfree(cache->labels);
 	cache->labels = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
 	memcpy(cache->labels, arr, VARSIZE(arr));
 	memcpy(cache->want, c->want, sizeof(c->want));
 }
 
-/* Reference day (Julian) of the reference timestamptz in the session's time zone. */
+/*
+ * Reference day (Julian) of the reference timestamptz in the session's time
+ * zone; a call site passes the same time on every row, so its day is kept.
+ */
 static int
-reference_julian(FunctionCallInfo fcinfo)
+reference_julian(FunctionCallInfo fcinfo, CallSite *site)
 {
 	TimestampTz ts = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? PG_GETARG_TIMESTAMPTZ(2)
 		: GetCurrentTransactionStartTimestamp();
@@ -2403,9 +2420,17 @@ reference_julian(FunctionCallInfo fcinfo)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("reference time must be finite")));
+				 errmsg("reference time must be finite"),
+				 errhint("Pass a finite timestamptz, or NULL for the transaction's start.")));
+	if (site->have_reference && site->reference == ts &&
+		site->reference_zone == session_timezone)
+		return site->reference_julian;
 	d = DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(ts)));
-	return d + POSTGRES_EPOCH_JDATE;
+	site->have_reference = true;
+	site->reference = ts;
+	site->reference_zone = session_timezone;
+	site->reference_julian = d + POSTGRES_EPOCH_JDATE;
+	return site->reference_julian;
 }
 
 PG_FUNCTION_INFO_V1(aiml_extract_entities);
@@ -2425,10 +2450,11 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	EntityRow  *kept;
 	int			nkept;
 	int			refj;
+	CallSite   *site = call_site(fcinfo);
 
 	memset(&c, 0, sizeof(c));
-	wanted_labels(fcinfo, &c);
-	refj = reference_julian(fcinfo);
+	wanted_labels(fcinfo, site, &c);
+	refj = reference_julian(fcinfo, site);
 	if (PG_ARGISNULL(0))
 	{
 		entity_rows_emit(fcinfo, "", NULL, 0);
@@ -2447,7 +2473,8 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 		if (PG_NARGS() <= 3)
 			run_model(&c, ner_default_model(), s, len);
 		else if (!PG_ARGISNULL(3))
-			run_model(&c, ner_model_arg(fcinfo, 3, "aiml.extract_entities"), s, len);
+			run_model(&c, ner_model_arg(fcinfo, 3, &site->model_cache, "aiml.extract_entities"),
+					  s, len);
 	}
 	kept = palloc(sizeof(EntityRow) * Max(c.n, 1));
 	nkept = resolve_overlaps(&c, len, kept);

@@ -1979,19 +1979,19 @@ static NerModel *default_model = NULL;
  * per-query model cache.
  */
 const NerModel *
-ner_model_arg(FunctionCallInfo fcinfo, int argno, const char *caller)
+ner_model_arg(FunctionCallInfo fcinfo, int argno, void **cache, const char *caller)
 {
 	if (default_model_value != NULL &&
 		DatumGetPointer(PG_GETARG_DATUM(argno)) == (Pointer) default_model_value)
 		return default_model;
-	return aiml_model_cached(fcinfo, argno, AIML_KIND_NER, caller, ner_loader);
+	return aiml_model_cached_in(fcinfo, argno, cache, AIML_KIND_NER, caller, ner_loader);
 }
 
 /* aiml.ner(model, text): the model's spans, as extract_entities returns them. */
 Datum
 aiml_ner(PG_FUNCTION_ARGS)
 {
-	const NerModel *m = ner_model_arg(fcinfo, 0, "aiml.ner");
+	const NerModel *m = ner_model_arg(fcinfo, 0, &fcinfo->flinfo->fn_extra, "aiml.ner");
 	text	   *t = PG_GETARG_TEXT_PP(1);
 	SpanRows	sr;
 

@@ -155,8 +155,12 @@ extern void ner_tag_text(const NerModel *m, const char *s, int len,
 /* The default English model, read once per backend from the data directory. */
 extern const NerModel *ner_default_model(void);
 
-/* A model argument of kind ner, loaded once per query (the default model: never). */
-extern const NerModel *ner_model_arg(FunctionCallInfo fcinfo, int argno, const char *caller);
+/*
+ * A model argument of kind ner, loaded once per query into *cache (a slot of
+ * fn_extra); the default model is never loaded again.
+ */
+extern const NerModel *ner_model_arg(FunctionCallInfo fcinfo, int argno, void **cache,
+									 const char *caller);
 
 /* Output of the entity functions: rows of (label, text, normalized, pos...). */
 typedef struct EntityRow
