@@ -862,14 +862,24 @@ rule_city_state(RuleMatch *m)
  * cannot occur inside the name, both kept in TextScan and only moved forward,
  * so they cost one pass over the text in all.
  */
+/* Positions in a text, ascending, read by questions that never go back. */
+typedef struct WordPositions
+{
+	int		   *pos;
+	int			n;
+	int			cap;
+	int			at;				/* pos[at] is the first one not yet passed */
+} WordPositions;
+
 struct TextScan
 {
 	const char *s;
 	int			len;
 	int			org_break;		/* next byte >= the asking p that ends an ORG name */
-	int			org_suffix;		/* next company suffix after it */
 	int			name_break;		/* same for the capitalized names of the rules */
-	int			named_suffix;	/* next University, College... */
+	bool		org_words_found;	/* the two below are filled */
+	WordPositions suffixes;		/* where company suffixes start */
+	WordPositions named;		/* where University, College... start */
 };
 
 #define AT(sc, i) ((i) < (sc)->len ? (unsigned char) (sc)->s[i] : 0)
@@ -1668,67 +1678,91 @@ next_break(TextScan *sc, int p, uint32 allowed)
 	return p;
 }
 
-/* First position > p with a space before and one of words (then a non-word) there. */
-static int
-next_word_after_space(TextScan *sc, int p, WordList *words)
-{
-	if (!words->ready)
-		word_list_init(words);
-	/* the first byte first: most bytes start no word of the list */
-	for (p++; p < sc->len; p++)
-	{
-		int			c;
+/* The words two ORG rules look for after a name: "Acme Widgets GmbH", "Boston University". */
+static const char *const org_suffix_words[] = {
+	"Inc", "Ltd", "LLC", "LLP", "GmbH", "AG", "Corp", "Corporation", "Co", "Company", "PLC",
+	"plc", "S.A", "SA", "N.V", "NV", "B.V", "BV", "Limited", "Group", "Holdings",
+"Foundation", "Association", "Partners", NULL};
+static const char *const org_named_words[] = {
+"University", "College", "Institute", "Hospital", "Bank", NULL};
+static WordList org_suffixes = {org_suffix_words};
+static WordList org_names = {org_named_words};
 
-		if (!words->first[(unsigned char) sc->s[p]])
-			continue;
-		c = (unsigned char) sc->s[p - 1];
-		if ((SPACE(c) || HI(c)) && word_at(sc, p, words, 0))
-			return p;
+static void
+add_position(WordPositions *wp, int p)
+{
+	if (wp->n == wp->cap)
+	{
+		wp->cap = wp->cap ? wp->cap * 2 : 16;
+		wp->pos = wp->pos ? repalloc_huge(wp->pos, sizeof(int) * wp->cap)
+			: palloc(sizeof(int) * wp->cap);
 	}
-	return sc->len + 1;
+	wp->pos[wp->n++] = p;
 }
 
 /*
- * One of words after a space after p, before the first byte at or after p
- * not of class allowed; *brk and *next cache the two positions.
+ * Every position after a space (or a non-ASCII byte) where a word of
+ * org_suffixes or of org_names starts, then a non-word byte: one pass over
+ * the text for both, at the first question.
+ */
+static void
+find_org_words(TextScan *sc)
+{
+	if (!org_suffixes.ready)
+		word_list_init(&org_suffixes);
+	if (!org_names.ready)
+		word_list_init(&org_names);
+	/* the byte first: most bytes start no word of either list */
+	for (int p = 1; p < sc->len; p++)
+	{
+		unsigned char b = (unsigned char) sc->s[p];
+		int			c;
+
+		if (!org_suffixes.first[b] && !org_names.first[b])
+			continue;
+		c = (unsigned char) sc->s[p - 1];
+		if (!SPACE(c) && !HI(c))
+			continue;
+		if (word_at(sc, p, &org_suffixes, 0))
+			add_position(&sc->suffixes, p);
+		if (word_at(sc, p, &org_names, 0))
+			add_position(&sc->named, p);
+	}
+	sc->org_words_found = true;
+}
+
+/*
+ * A word of wp after p, before the first byte at or after p not of class
+ * allowed (*brk caches it).  p never decreases from one question to the next.
  */
 static bool
-word_before_break(TextScan *sc, int p, int *brk, int *next, uint32 allowed,
-				  WordList *words)
+word_before_break(TextScan *sc, int p, int *brk, uint32 allowed, WordPositions *wp)
 {
+	if (!sc->org_words_found)
+		find_org_words(sc);
 	if (*brk < p)
 		*brk = next_break(sc, p, allowed);
-	if (*next <= p)
-		*next = next_word_after_space(sc, p, words);
-	return *next <= *brk;
+	while (wp->at < wp->n && wp->pos[wp->at] <= p)
+		wp->at++;
+	return wp->at < wp->n && wp->pos[wp->at] <= *brk;
 }
 
 /* Company suffixes after capitalized words: "Acme Widgets GmbH". */
 static bool
 pf_org_suffix(TextScan *sc, int p)
 {
-	static const char *const suffixes[] = {
-		"Inc", "Ltd", "LLC", "LLP", "GmbH", "AG", "Corp", "Corporation", "Co", "Company", "PLC",
-		"plc", "S.A", "SA", "N.V", "NV", "B.V", "BV", "Limited", "Group", "Holdings",
-	"Foundation", "Association", "Partners", NULL};
-	static WordList list = {suffixes};
-
 	/* \b before & needs a word character before it, before a capital none */
 	if (AT(sc, p) == '&' ? p == 0 || (!HI(AT(sc, p - 1)) && !WORDCHAR(AT(sc, p - 1)))
 		: p > 0 && WORDCHAR(AT(sc, p - 1)))
 		return false;
-	return word_before_break(sc, p, &sc->org_break, &sc->org_suffix, BC_ORG_NAME, &list);
+	return word_before_break(sc, p, &sc->org_break, BC_ORG_NAME, &sc->suffixes);
 }
 
 /* Capitalized words before University, College...: "Boston University". */
 static bool
 pf_org_named(TextScan *sc, int p)
 {
-	static const char *const words[] = {
-	"University", "College", "Institute", "Hospital", "Bank", NULL};
-	static WordList list = {words};
-
-	return word_before_break(sc, p, &sc->name_break, &sc->named_suffix, BC_NAME, &list);
+	return word_before_break(sc, p, &sc->name_break, BC_NAME, &sc->named);
 }
 
 /* Capitalized words before a comma: "Springfield, IL". */
@@ -2019,9 +2053,10 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	if (active == 0)
 		return;
 
+	memset(&sc, 0, sizeof(sc));
 	sc.s = s;
 	sc.len = len;
-	sc.org_break = sc.org_suffix = sc.name_break = sc.named_suffix = -1;
+	sc.org_break = sc.name_break = -1;
 	for (int p = 0; p < len; p++)
 	{
 		uint32		cand = rs->first[(unsigned char) s[p]] & active;
