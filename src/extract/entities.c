@@ -880,6 +880,9 @@ struct TextScan
 	bool		org_words_found;	/* the two below are filled */
 	WordPositions suffixes;		/* where company suffixes start */
 	WordPositions named;		/* where University, College... start */
+	int			number_at[2];	/* number_end's last question, without and with commas */
+	int			number_end[2];
+	bool		number_hi[2];
 };
 
 #define AT(sc, i) ((i) < (sc)->len ? (unsigned char) (sc)->s[i] : 0)
@@ -957,16 +960,29 @@ init_byte_classes(void)
 
 #define IS(c, bc) ((byte_class[(unsigned char) (c)] & (bc)) != 0)
 
-/* Position after a run of [0-9.] (and , when commas) from p; *hi when a non-ASCII byte ends it. */
+/*
+ * Position after a run of [0-9.] (and , when commas) from p; *hi when a
+ * non-ASCII byte ends it.  Three rules ask at each number: the last answer
+ * of each kind is kept.
+ */
 static int
 number_end(TextScan *sc, int p, bool commas, bool *hi)
 {
 	int			c;
+	int			q = p;
 
-	while ((c = AT(sc, p)) != 0 && (DIGIT(c) || c == '.' || (commas && c == ',')))
-		p++;
+	if (sc->number_at[commas] == p)
+	{
+		*hi = sc->number_hi[commas];
+		return sc->number_end[commas];
+	}
+	while ((c = AT(sc, q)) != 0 && (DIGIT(c) || c == '.' || (commas && c == ',')))
+		q++;
 	*hi = HI(c);
-	return p;
+	sc->number_at[commas] = p;
+	sc->number_end[commas] = q;
+	sc->number_hi[commas] = *hi;
+	return q;
 }
 
 /* The byte after an optional ASCII space at p. */
@@ -1032,16 +1048,17 @@ word_list_init(WordList *wl)
 }
 
 /*
- * One of the words of wl at p, followed by a byte of class then (or any
- * non-ASCII byte); then 0: followed by a non-word byte or the end.
+ * The length of one of the words of wl at p, followed by a byte of class
+ * then (or any non-ASCII byte); then 0: followed by a non-word byte or the
+ * end.  0 when there is none.
  */
-static bool
-word_at(TextScan *sc, int p, WordList *wl, uint32 then)
+static int
+word_len_at(TextScan *sc, int p, WordList *wl, uint32 then)
 {
 	if (!wl->ready)
 		word_list_init(wl);
 	if (p >= sc->len || !wl->first[(unsigned char) sc->s[p]])
-		return false;
+		return 0;
 	for (int k = wl->from[(unsigned char) sc->s[p]]; k < wl->to[(unsigned char) sc->s[p]]; k++)
 	{
 		int			i = wl->by_first[k];
@@ -1053,9 +1070,15 @@ word_at(TextScan *sc, int p, WordList *wl, uint32 then)
 			continue;
 		c = AT(sc, p + n);
 		if (HI(c) || (then == 0 ? !WORDCHAR(c) : IS(c, then)))
-			return true;
+			return n;
 	}
-	return false;
+	return 0;
+}
+
+static inline bool
+word_at(TextScan *sc, int p, WordList *wl, uint32 then)
+{
+	return word_len_at(sc, p, wl, then) > 0;
 }
 
 /* The letters from p lower-cased into buf (at most max); -1 on a non-ASCII byte. */
@@ -1244,8 +1267,9 @@ shape_at(TextScan *sc, int p, const char *shape)
 static bool
 nanp_number_at(TextScan *sc, int q)
 {
-	return shape_at(sc, q, "dddsdddsdddd") != 0 || shape_at(sc, q, "(ddd)dddsdddd") != 0 ||
-		shape_at(sc, q, "(ddd) dddsdddd") != 0;
+	if (AT(sc, q) != '(')
+		return shape_at(sc, q, "dddsdddsdddd") != 0;
+	return shape_at(sc, q, "(ddd)dddsdddd") != 0 || shape_at(sc, q, "(ddd) dddsdddd") != 0;
 }
 
 static bool
@@ -1325,8 +1349,10 @@ pf_money_after(TextScan *sc, int p)
 {
 	static const char *const multipliers[] = {
 	"k", "K", "m", "M", "bn", "mn", "thousand", "million", "billion", "trillion", NULL};
+	static WordList list = {multipliers};
 	bool		hi;
 	int			q = number_end(sc, p, true, &hi);
+	int			n;
 
 	if (hi || HI(AT(sc, p)))
 		return true;
@@ -1336,24 +1362,14 @@ pf_money_after(TextScan *sc, int p)
 		q++;
 	if (currency_at(sc, q))
 		return true;
-	for (int i = 0; multipliers[i]; i++)
-	{
-		int			n;
-		int			e;
-
-		if (multipliers[i][0] != AT(sc, q))
-			continue;
-		n = strlen(multipliers[i]);
-		e = q + n;
-		if (q + n > sc->len || memcmp(sc->s + q, multipliers[i], n) != 0 ||
-			(WORDCHAR(AT(sc, e)) && !HI(AT(sc, e))))
-			continue;
-		if (SPACE(AT(sc, e)))
-			e++;
-		if (currency_at(sc, e))
-			return true;
-	}
-	return false;
+	/* at most one multiplier fits: each is letters, then a non-word byte */
+	n = word_len_at(sc, q, &list, 0);
+	if (n == 0)
+		return false;
+	q += n;
+	if (SPACE(AT(sc, q)))
+		q++;
+	return currency_at(sc, q);
 }
 
 static bool
@@ -1708,17 +1724,24 @@ add_position(WordPositions *wp, int p)
 static void
 find_org_words(TextScan *sc)
 {
-	if (!org_suffixes.ready)
+	static bool either[256];	/* a first byte of either list */
+	static bool either_ready = false;
+
+	if (!either_ready)
+	{
 		word_list_init(&org_suffixes);
-	if (!org_names.ready)
 		word_list_init(&org_names);
+		for (int b = 0; b < 256; b++)
+			either[b] = org_suffixes.first[b] || org_names.first[b];
+		either_ready = true;
+	}
 	/* the byte first: most bytes start no word of either list */
 	for (int p = 1; p < sc->len; p++)
 	{
 		unsigned char b = (unsigned char) sc->s[p];
 		int			c;
 
-		if (!org_suffixes.first[b] && !org_names.first[b])
+		if (!either[b])
 			continue;
 		c = (unsigned char) sc->s[p - 1];
 		if (!SPACE(c) && !HI(c))
@@ -2057,6 +2080,7 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	sc.s = s;
 	sc.len = len;
 	sc.org_break = sc.name_break = -1;
+	sc.number_at[0] = sc.number_at[1] = -1;
 	for (int p = 0; p < len; p++)
 	{
 		uint32		cand = rs->first[(unsigned char) s[p]] & active;
