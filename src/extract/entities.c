@@ -45,6 +45,11 @@ static const char *const label_names[] = {
 	"QUANTITY", "DATE", "TIME", "ORG", "PERSON", "LOCATION"
 };
 
+/* The numbers of the labels the gazetteer and the model give. */
+#define LABEL_ORG 11
+#define LABEL_PERSON 12
+#define LABEL_LOCATION 13
+
 #define NLABELS lengthof(label_names)
 
 /* Index of a label name in label_names, or -1. */
@@ -484,7 +489,12 @@ rule_quantity(RuleMatch *m)
 		return false;
 	if (un == 1 && unit[0] == 's' && nn == 4 && unit == num + nn)
 		return false;
-	m->normalized = psprintf("%.*s %.*s", nn, num, un, unit);
+	/* "%.*s %.*s" */
+	m->normalized = palloc(nn + 1 + un + 1);
+	memcpy(m->normalized, num, nn);
+	m->normalized[nn] = ' ';
+	memcpy(m->normalized + nn + 1, unit, un);
+	m->normalized[nn + 1 + un] = '\0';
 	return true;
 }
 
@@ -1946,6 +1956,8 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
+			Assert(label_number("ORG") == LABEL_ORG && label_number("PERSON") == LABEL_PERSON &&
+				   label_number("LOCATION") == LABEL_LOCATION);
 			mark_bytes(rs->first, rules[i].first, bit);
 			mark_bytes(rs->not_after, rules[i].not_after, bit);
 			if (rules[i].non_ascii_first)
@@ -2173,8 +2185,8 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	NerGazHit  *hits = palloc(sizeof(NerGazHit) * NER_MAX_SENTENCE);
 	bool	   *wanted = palloc(sizeof(bool) * NER_MAX_SENTENCE);
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
-	int			location = label_number("LOCATION"),
-				org = label_number("ORG");
+	int			location = LABEL_LOCATION,
+				org = LABEL_ORG;
 	const bool *span_starts = ner_gazetteer_span_starts();
 	int			n;
 
@@ -2524,8 +2536,7 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	len = VARSIZE_ANY_EXHDR(t);
 
 	run_rules(&c, s, len, refj);
-	if (c.want[label_number("PERSON")] || c.want[label_number("ORG")] ||
-		c.want[label_number("LOCATION")])
+	if (c.want[LABEL_PERSON] || c.want[LABEL_ORG] || c.want[LABEL_LOCATION])
 	{
 		run_gazetteer(&c, s, len);
 		/* the 0.1.0 signature has no model argument and always used the default */
