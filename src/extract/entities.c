@@ -872,6 +872,7 @@ rule_city_state(RuleMatch *m)
  * cannot occur inside the name, both kept in TextScan and only moved forward,
  * so they cost one pass over the text in all.
  */
+
 /* Positions in a text, ascending, read by questions that never go back. */
 typedef struct WordPositions
 {
@@ -890,6 +891,8 @@ struct TextScan
 	bool		org_words_found;	/* the two below are filled */
 	WordPositions suffixes;		/* where company suffixes start */
 	WordPositions named;		/* where University, College... start */
+	int			rejected_end;	/* set by a prefilter that knows the pattern matches
+								 * up to here and the handler refuses the match */
 	int			number_at[2];	/* number_end's last question, without and with commas */
 	int			number_end[2];
 	bool		number_hi[2];
@@ -1142,55 +1145,67 @@ pf_uuid(TextScan *sc, int p)
 }
 
 /*
- * ASCII digits among the first max bytes of the run of digits and bytes of
- * seps from p; -1 when a non-ASCII byte (perhaps a Unicode digit) comes first.
+ * The pattern's shape: three groups of four digits, each but the first
+ * after an optional space or dash, an optional separator, then one to seven
+ * digits not followed by a digit (the widths are fixed, so there is one way
+ * to read it, and 13 to 19 digits).  The handler wants the Luhn check: a
+ * match failing it is skipped here (rejected_end).
  */
-static int
-digits_in_run(TextScan *sc, int p, int max, const char *seps)
-{
-	int			n = 0;
-
-	for (int i = 0; i < max; i++)
-	{
-		int			c = AT(sc, p + i);
-
-		if (HI(c))
-			return -1;
-		if (DIGIT(c))
-			n++;
-		else if (c == 0 || strchr(seps, c) == NULL)
-			break;
-	}
-	return n;
-}
-
-/* A match is at most 22 bytes of digits, spaces and dashes; the handler wants 13 digits. */
 static bool
 pf_card(TextScan *sc, int p)
 {
-	int			d = digits_at(sc, p, 4);
-	int			c = AT(sc, p + 4);
-	int			n;
+	char		digits[20];
+	int			n = 0,
+				sum = 0;
+	int			c;
 
-	if (d >= 0)
-		return d == 1;
-	if (c == ' ' || c == '-')
-		c = AT(sc, p + 5);
-	if (!DIGIT(c) && !HI(c))
+	for (int g = 0; g < 4; g++)
+	{
+		if (g > 0 && (AT(sc, p) == ' ' || AT(sc, p) == '-'))
+			p++;
+		for (int k = 0; k < (g < 3 ? 4 : 7); k++)
+		{
+			c = AT(sc, p);
+			if (HI(c))
+				return true;
+			if (!DIGIT(c))
+			{
+				if (k < (g < 3 ? 4 : 1))
+					return false;
+				break;
+			}
+			digits[n++] = c;
+			p++;
+		}
+	}
+	if (HI(AT(sc, p)))
+		return true;
+	if (DIGIT(AT(sc, p)))
 		return false;
-	n = digits_in_run(sc, p, 22, " -");
-	return n < 0 || n >= 13;
+	for (int i = 0; i < n; i++)
+	{
+		int			d = digits[n - 1 - i] - '0';
+
+		if (i % 2 == 1)
+			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+		sum += d;
+	}
+	if (sum % 10 != 0)
+		sc->rejected_end = p;
+	return sum % 10 == 0;
 }
 
 /*
  * Four dot-separated groups of one to three digits, not followed by a word
- * character or a dot and a digit, each at most 255 (the handler's rule).  A
- * group of four digits fails every way the pattern could split it.
+ * character or a dot and a digit: a group of four digits fails every way the
+ * pattern could split it, so the match is exactly these groups.  When an
+ * octet is over 255 the handler refuses it: skipped here (rejected_end).
  */
 static bool
 pf_ipv4(TextScan *sc, int p)
 {
 	int			c;
+	bool		over = false;
 
 	for (int g = 0; g < 4; g++)
 	{
@@ -1206,52 +1221,64 @@ pf_ipv4(TextScan *sc, int p)
 		}
 		if (HI(c))
 			return true;
-		if (k == 0 || octet > 255 || (g < 3 && c != '.'))
+		if (k == 0 || (g < 3 && c != '.'))
 			return false;
+		over |= octet > 255;
 		if (g < 3)
 			p++;
 	}
 	if (HI(c) || (c == '.' && HI(AT(sc, p + 1))))
 		return true;
-	return !WORDCHAR(c) && !(c == '.' && DIGIT(AT(sc, p + 1)));
+	if (WORDCHAR(c) || (c == '.' && DIGIT(AT(sc, p + 1))))
+		return false;
+	if (over)
+		sc->rejected_end = p;
+	return !over;
 }
 
-/*
- * The run of hex digits and colons from p holds two colons (the pattern's
- * lookahead), and its first 46 bytes of hex digits, colons and dots (a match
- * the handler reads) hold "::" or six colons: inet_pton accepts nothing else.
- */
+/* The run of hex digits and colons from p holds two colons (the pattern's lookahead). */
 static bool
 pf_ipv6(TextScan *sc, int p)
 {
 	int			colons = 0;
 	int			c;
-	int			q;
 
-	for (q = p; (c = AT(sc, q)) != 0 && (HEX(c) || c == ':'); q++)
+	while ((c = AT(sc, p)) != 0 && (HEX(c) || c == ':'))
+	{
 		if (c == ':' && ++colons == 2)
-			break;
-	if (colons < 2)
-		return false;
-	colons = 0;
-	for (q = p; q < p + INET6_ADDRSTRLEN && (c = AT(sc, q)) != 0 &&
-		 (HEX(c) || c == ':' || c == '.'); q++)
-		if (c == ':' && (++colons == 6 || AT(sc, q + 1) == ':'))
 			return true;
+		p++;
+	}
 	return false;
 }
 
-/* A match is at most 39 bytes of +, digits and " .-()"; the handler wants 8 digits. */
+/*
+ * + and a digit.  When only digits follow, up to a byte that is neither a
+ * word byte nor one the pattern could go on with, the match is that whole
+ * run (it cannot end before a digit), 3 to 23 digits; the handler wants 8
+ * to 15, so a match it would refuse is skipped here (rejected_end).
+ */
 static bool
 pf_phone_intl(TextScan *sc, int p)
 {
 	int			c = AT(sc, p + 1);
-	int			n;
+	int			q = p + 1;
 
-	if (!DIGIT(c) && !HI(c))
+	if (!DIGIT(c))
+		return HI(c);
+	while (DIGIT(AT(sc, q)))
+		q++;
+	c = AT(sc, q);
+	if (HI(c) || WORDCHAR(c) || c == ' ' || c == '.' || c == '-' || c == '(' || c == ')')
+		return true;
+	if (q - (p + 1) < 3 || q - (p + 1) > 23)
 		return false;
-	n = digits_in_run(sc, p + 1, 38, " .-()");
-	return n < 0 || n >= 8;
+	if (q - (p + 1) < 8 || q - (p + 1) > 15)
+	{
+		sc->rejected_end = q;
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -1441,7 +1468,11 @@ pf_date_iso(TextScan *sc, int p)
 {
 	int			d = digits_at(sc, p, 4);
 
-	return d >= 0 ? d == 1 : AT(sc, p + 4) == '-';
+	if (d >= 0)
+		return d == 1;
+	if (AT(sc, p + 4) != '-' || (d = digits_at(sc, p + 5, 2)) == 0)
+		return false;
+	return d == 1 || (AT(sc, p + 7) == '-' && digits_at(sc, p + 8, 2) != 0);
 }
 
 /* One or two digits from p, then the byte then (or non-ASCII). */
@@ -1530,7 +1561,24 @@ pf_date_dmy(TextScan *sc, int p)
 		q += 2;
 	}
 	q = skip_spaces(sc, q);
-	return q < 0 || (q > 0 && month_at(sc, q));
+	if (q < 0 || HI(AT(sc, q)))
+		return true;
+	if (q == 0 || !month_at(sc, q))
+		return false;
+	/* the month's letters, .?,?\s+ and a four-digit year */
+	while (LETTER(AT(sc, q)))
+		q++;
+	if (HI(AT(sc, q)))
+		return true;
+	if (AT(sc, q) == '.')
+		q++;
+	if (AT(sc, q) == ',')
+		q++;
+	q = skip_spaces(sc, q);
+	if (q <= 0)
+		return q < 0;
+	return digits_at(sc, q, 4) == 1 || HI(AT(sc, q + 4)) ||
+		(digits_at(sc, q, 4) == -1 && !WORDCHAR(AT(sc, q + 4)));
 }
 
 static bool
@@ -1780,6 +1828,36 @@ word_before_break(TextScan *sc, int p, int *brk, uint32 allowed, WordPositions *
 	return wp->at < wp->n && wp->pos[wp->at] <= *brk;
 }
 
+/*
+ * The words from p up to q (the suffix word) are at most max, each starting
+ * with a byte of starts (or a non-ASCII byte): the name part of the ORG
+ * patterns, whose words start with \p{Lu} (or &, or a digit).  A later
+ * suffix would need the same words and more, so it cannot do better.
+ */
+static bool
+name_words_before(TextScan *sc, int p, int q, int max, const char *starts)
+{
+	int			words = 1;
+
+	for (int i = p; i < q; i++)
+	{
+		int			c = (unsigned char) sc->s[i],
+					next = (unsigned char) sc->s[i + 1];
+
+		if (HI(c))
+			return true;
+		if (!SPACE(c) || SPACE(next) || i + 1 == q)
+			continue;
+		if (HI(next))
+			return true;
+		if (strchr(starts, next) == NULL || ++words > max)
+			return false;
+	}
+	return true;
+}
+
+#define UPPER_ASCII "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 /* Company suffixes after capitalized words: "Acme Widgets GmbH". */
 static bool
 pf_org_suffix(TextScan *sc, int p)
@@ -1788,23 +1866,51 @@ pf_org_suffix(TextScan *sc, int p)
 	if (AT(sc, p) == '&' ? p == 0 || (!HI(AT(sc, p - 1)) && !WORDCHAR(AT(sc, p - 1)))
 		: p > 0 && WORDCHAR(AT(sc, p - 1)))
 		return false;
-	return word_before_break(sc, p, &sc->org_break, BC_ORG_NAME, &sc->suffixes);
+	/* up to five words of capitals, &, or digits, then the suffix */
+	return word_before_break(sc, p, &sc->org_break, BC_ORG_NAME, &sc->suffixes) &&
+		name_words_before(sc, p, sc->suffixes.pos[sc->suffixes.at], 5,
+						  UPPER_ASCII "&0123456789");
 }
 
 /* Capitalized words before University, College...: "Boston University". */
 static bool
 pf_org_named(TextScan *sc, int p)
 {
-	return word_before_break(sc, p, &sc->name_break, BC_NAME, &sc->named);
+	/* up to three capitalized words, then the word */
+	return word_before_break(sc, p, &sc->name_break, BC_NAME, &sc->named) &&
+		name_words_before(sc, p, sc->named.pos[sc->named.at], 3, UPPER_ASCII);
 }
 
-/* Capitalized words before a comma: "Springfield, IL". */
+/* Capitalized words before a comma, spaces and a state code: "Springfield, IL". */
 static bool
 pf_city_state(TextScan *sc, int p)
 {
+	static const char *const states =
+		"AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
+		"NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC";
+	int			q;
+	int			a,
+				b,
+				c;
+
 	if (sc->name_break < p)
 		sc->name_break = next_break(sc, p, BC_NAME);
-	return AT(sc, sc->name_break) == ',';
+	if (AT(sc, sc->name_break) != ',')
+		return false;
+	q = skip_spaces(sc, sc->name_break + 1);
+	if (q <= 0)
+		return q < 0;
+	a = AT(sc, q);
+	b = AT(sc, q + 1);
+	c = AT(sc, q + 2);
+	if (HI(a) || HI(b) || HI(c))
+		return true;
+	if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z' || WORDCHAR(c))
+		return false;
+	for (const char *st = states; *st; st += st[2] ? 3 : 2)
+		if (st[0] == a && st[1] == b)
+			return true;
+	return false;
 }
 
 static const Rule rules[] = {
@@ -2117,8 +2223,17 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			RuleMatch	m;
 
 			cand &= cand - 1;
-			if (p < resume[i] || !rules[i].maybe(&sc, p) ||
-				!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
+			if (p < resume[i])
+				continue;
+			if (!rules[i].maybe(&sc, p))
+			{
+				/* a refused match still ends where a scan would resume */
+				if (sc.rejected_end > p)
+					resume[i] = sc.rejected_end;
+				sc.rejected_end = 0;
+				continue;
+			}
+			if (!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
 				continue;
 			m.s = s;
 			m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
