@@ -891,6 +891,8 @@ struct TextScan
 	bool		org_words_found;	/* the two below are filled */
 	WordPositions suffixes;		/* where company suffixes start */
 	WordPositions named;		/* where University, College... start */
+	int			next_at;		/* the next @ (len: none), -1 before the first question */
+	int			local_start;	/* where the run of e-mail local bytes before it starts */
 	int			rejected_end;	/* set by a prefilter that knows the pattern matches
 								 * up to here and the handler refuses the match */
 	int			number_at[2];	/* number_end's last question, without and with commas */
@@ -1113,14 +1115,24 @@ lower_word(TextScan *sc, int p, char *buf, int max)
 	return n;
 }
 
+/*
+ * The bytes from p up to the next @ are all of the local part's class: the
+ * next @ and where the run of such bytes before it starts are kept, so each
+ * word is not scanned again.
+ */
 static bool
 pf_email(TextScan *sc, int p)
 {
-	int			c;
+	if (sc->next_at < p)
+	{
+		const char *at = memchr(sc->s + p, '@', sc->len - p);
 
-	while ((c = AT(sc, p)) != 0 && IS(c, BC_EMAIL))
-		p++;
-	return c == '@';
+		sc->next_at = at ? at - sc->s : sc->len;
+		sc->local_start = sc->next_at;
+		while (sc->local_start > 0 && IS(sc->s[sc->local_start - 1], BC_EMAIL))
+			sc->local_start--;
+	}
+	return sc->next_at < sc->len && p >= sc->local_start;
 }
 
 static bool
@@ -1531,9 +1543,25 @@ month_at(TextScan *sc, int p)
 			return true;
 		w[i] = c | 0x20;
 	}
-	for (const char *m = "janfebmaraprmayjunjulaugsepoctnovdec"; *m; m += 3)
-		if (m[0] == w[0] && m[1] == w[1] && m[2] == w[2])
-			return true;
+	switch (w[0])
+	{
+		case 'j':
+			return (w[1] == 'a' && w[2] == 'n') || (w[1] == 'u' && (w[2] == 'n' || w[2] == 'l'));
+		case 'f':
+			return w[1] == 'e' && w[2] == 'b';
+		case 'm':
+			return w[1] == 'a' && (w[2] == 'r' || w[2] == 'y');
+		case 'a':
+			return (w[1] == 'p' && w[2] == 'r') || (w[1] == 'u' && w[2] == 'g');
+		case 's':
+			return w[1] == 'e' && w[2] == 'p';
+		case 'o':
+			return w[1] == 'c' && w[2] == 't';
+		case 'n':
+			return w[1] == 'o' && w[2] == 'v';
+		case 'd':
+			return w[1] == 'e' && w[2] == 'c';
+	}
 	return false;
 }
 
@@ -2199,6 +2227,7 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	sc.len = len;
 	sc.org_break = sc.name_break = -1;
 	sc.number_at[0] = sc.number_at[1] = -1;
+	sc.next_at = -1;
 	for (int p = 0; p < len; p++)
 	{
 		uint32		cand = rs->first[(unsigned char) s[p]] & active;
@@ -2262,14 +2291,29 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			}
 		}
 	}
-	/* rule by rule, each in text order */
-	for (int i = 0; i < (int) NRULES && nhits > 0; i++)
+	/* rule by rule, each in text order: a counting sort by rule */
+	if (nhits > 0)
+	{
+		int			from[NRULES + 1];
+		int		   *order = palloc(sizeof(int) * nhits);
+
+		memset(from, 0, sizeof(from));
 		for (int h = 0; h < nhits; h++)
-			if (hits[h].rule == i)
-				add_candidate(c, rs->label[i], hits[h].start, hits[h].end, hits[h].text,
-							  hits[h].normalized, hits[h].score);
-	if (hits)
+			from[hits[h].rule + 1]++;
+		for (int i = 0; i < (int) NRULES; i++)
+			from[i + 1] += from[i];
+		for (int h = 0; h < nhits; h++)
+			order[from[hits[h].rule]++] = h;
+		for (int k = 0; k < nhits; k++)
+		{
+			RuleHit    *hit = &hits[order[k]];
+
+			add_candidate(c, rs->label[hit->rule], hit->start, hit->end, hit->text,
+						  hit->normalized, hit->score);
+		}
+		pfree(order);
 		pfree(hits);
+	}
 }
 
 /* True when every token of toks[0..n) starts with a capital (or a digit-free symbol). */
