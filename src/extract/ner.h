@@ -118,8 +118,18 @@ extern uint32 ner_lexicon_lookup(const char *word, int len);
 extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
 									  uint32 *out);
 
+/* A word alone in the gazetteer: its phrase hash and types (opaque). */
+typedef struct NerGazWord
+{
+	uint64		hash;
+	uint16		types;
+} NerGazWord;
+
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
+extern void ner_gazetteer_word(const char *p, int n, NerGazWord *gw);
+extern void ner_gazetteer_lookup_words(const char *s, const NerToken *toks,
+									   const NerGazWord *words, int n, NerGazHit *hits);
 extern char *ner_data_directory(const char *sub);
 
 /* ---- the tagger ---- */

@@ -696,35 +696,62 @@ ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *ou
 	}
 }
 
+/* The phrase hash of one word alone and the gazetteer's types of it. */
+void
+ner_gazetteer_word(const char *p, int n, NerGazWord *gw)
+{
+	gw->hash = phrase_step(NER_HASH_INIT, p, n);
+	gw->types = gaz_get(gaz_get_table(), gw->hash);
+}
+
 /*
  * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
- * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.
+ * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.  With
+ * words (ner_gazetteer_word of each token, as the tagger caches them), only
+ * phrases of two tokens or more need hashing and probing.
  */
 void
-ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits)
+ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord *words,
+						   int n, NerGazHit *hits)
 {
 	const GazTable *g = gaz_get_table();
 
 	memset(hits, 0, sizeof(NerGazHit) * n);
 	for (int i = 0; i < n; i++)
 	{
-		uint64		h = NER_HASH_INIT;
+		uint64		h;
+		uint16		t;
 
-		for (int k = 0; k < NER_GAZ_MAX_WORDS && i + k < n; k++)
+		if (words)
 		{
-			uint16		t;
-
-			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			h = words[i].hash;
+			t = words[i].types;
+		}
+		else
+		{
+			h = phrase_step(NER_HASH_INIT, s + toks[i].start, toks[i].end - toks[i].start);
 			t = gaz_get(g, h);
+		}
+		for (int k = 0;;)
+		{
 			if (t & ~GAZ_PREFIX)
 			{
 				hits[i].begin = (uint8) (t & ~GAZ_PREFIX);
 				hits[i].length = k + 1;
 			}
-			if (!(t & GAZ_PREFIX))
+			if (!(t & GAZ_PREFIX) || ++k == NER_GAZ_MAX_WORDS || i + k == n)
 				break;			/* no longer phrase starts with these tokens */
+			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			t = gaz_get(g, h);
 		}
 		for (int k = 0; k < hits[i].length; k++)
 			hits[i + k].inside |= hits[i].begin;
 	}
+}
+
+/* ner_gazetteer_lookup_words, every token hashed here. */
+void
+ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits)
+{
+	ner_gazetteer_lookup_words(s, toks, NULL, n, hits);
 }
