@@ -556,8 +556,22 @@ text_domain(const char *s, int len)
 	for (int i = 0; i < len; i++)
 	{
 		char		c = s[i];
-		bool		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
+		bool		after_space;
 
+		switch (c)
+		{
+			case '@':
+			case '#':
+			case 'h':
+			case 'w':
+			case '.':
+			case '!':
+			case '?':
+				break;
+			default:
+				continue;		/* most bytes: nothing to look at */
+		}
+		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
 		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
 			isalnum((unsigned char) s[i + 1]))
 			return 1;
@@ -618,21 +632,34 @@ emissions(const float *weights, int T, int nfeat, const uint32 *feats, int n, fl
 }
 
 /*
- * emissions() over 16-bit weights, as tagging uses them (half the cache
- * lines of f32), summed exactly in acc[n * T].
+ * Tags of the default model (4 labels): the loops below get this T as a
+ * constant, so the compiler unrolls and vectorizes them; other models run
+ * the same code with T a variable.
  */
-static void
-emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			bool add)
+#define NER_COMMON_T 9
+
+/* Tokens ahead whose weight rows emissions_q prefetches. */
+#define NER_PREFETCH_AHEAD 2
+
+/* emissions_q with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+emissions_q_t(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
+			  bool add)
 {
 	for (int i = 0; i < n; i++)
 	{
 		int32	   *e = acc + (Size) i * T;
 		const uint32 *f = feats + (Size) i * nfeat;
 
-		if (i + 1 < n)
+		if (i + NER_PREFETCH_AHEAD < n)
 			for (int k = 0; k < nfeat; k++)
-				__builtin_prefetch(weights + (Size) f[nfeat + k] * T);
+			{
+				const int16 *row = weights + (Size) f[NER_PREFETCH_AHEAD * nfeat + k] * T;
+
+				/* a row may straddle two cache lines */
+				__builtin_prefetch(row);
+				__builtin_prefetch(row + T - 1);
+			}
 		if (!add)
 			memset(e, 0, sizeof(int32) * T);
 		for (int k = 0; k < nfeat; k++)
@@ -646,44 +673,61 @@ emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, 
 }
 
 /*
- * Viterbi over emissions em[n * T] with transitions trans and the BIO
- * constraint; the best tags into tags[n].
+ * emissions() over 16-bit weights, as tagging uses them (half the cache
+ * lines of f32), summed exactly in acc[n * T].
  */
 static void
-viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
-		uint8 *tags)
+emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
+			bool add)
+{
+	if (T == NER_COMMON_T)
+		emissions_q_t(weights, NER_COMMON_T, nfeat, feats, n, acc, add);
+	else
+		emissions_q_t(weights, T, nfeat, feats, n, acc, add);
+}
+
+/*
+ * viterbi() with T known to the compiler where the caller's is constant.
+ * For each tag t, the best previous tag p is the first of the highest
+ * delta[p] + trans[p][t] among those allowed[] lets precede t; the loops
+ * run over p outside and t inside, without branches, so that they
+ * vectorize, and find the same p as a scan of p for each t.
+ */
+static pg_attribute_always_inline void
+viterbi_t(const float *trans, const bool *allowed, int T, const float *em, int n,
+		  uint8 *tags)
 {
 	float		delta[NER_MAX_SENTENCE * (1 + 2 * NER_MAX_LABELS)];
 	uint8		back[NER_MAX_SENTENCE * (1 + 2 * NER_MAX_LABELS)];
 	int			best = 0;
 
 	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
-
 	for (int t = 0; t < T; t++)
 		delta[t] = allowed[T * T + t] ? trans[T * T + t] + em[t] : -INFINITY;
 	for (int i = 1; i < n; i++)
 	{
+		const float *dp = delta + (i - 1) * T;
+		float		bv[1 + 2 * NER_MAX_LABELS];
+		int			bp[1 + 2 * NER_MAX_LABELS];
+
 		for (int t = 0; t < T; t++)
 		{
-			float		bv = -INFINITY;
-			int			bp = 0;
-
-			/*
-			 * allowed[] is the BIO rule: I-X follows only B-X (t - 1) or I-X
-			 * (t), anything follows anything else, so two candidates or all.
-			 */
-			for (int p = TAG_IS_I(t) ? t - 1 : 0; p < (TAG_IS_I(t) ? t + 1 : T); p++)
+			bv[t] = -INFINITY;
+			bp[t] = 0;
+		}
+		for (int p = 0; p < T; p++)
+			for (int t = 0; t < T; t++)
 			{
-				float		v = delta[(i - 1) * T + p] + trans[p * T + t];
+				float		v = dp[p] + trans[p * T + t];
+				bool		take = allowed[p * T + t] & (v > bv[t]);
 
-				if (v > bv)
-				{
-					bv = v;
-					bp = p;
-				}
+				bv[t] = take ? v : bv[t];
+				bp[t] = take ? p : bp[t];
 			}
-			delta[i * T + t] = bv + em[i * T + t];
-			back[i * T + t] = bp;
+		for (int t = 0; t < T; t++)
+		{
+			delta[i * T + t] = bv[t] + em[i * T + t];
+			back[i * T + t] = bp[t];
 		}
 	}
 	for (int t = 1; t < T; t++)
@@ -695,6 +739,20 @@ viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
 		if (i > 0)
 			best = back[i * T + best];
 	}
+}
+
+/*
+ * Viterbi over emissions em[n * T] with transitions trans and the BIO
+ * constraint (allowed[], row T the start); the best tags into tags[n].
+ */
+static void
+viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
+		uint8 *tags)
+{
+	if (T == NER_COMMON_T)
+		viterbi_t(trans, allowed, NER_COMMON_T, em, n, tags);
+	else
+		viterbi_t(trans, allowed, T, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -986,8 +1044,8 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
  *
  * Training does not use it: its weights change after every sentence.
  */
-#define WC_SLOTS 4096			/* words per cache, a power of 2 */
-#define WC_SLOT_BITS 12
+#define WC_SLOT_BITS 13
+#define WC_SLOTS (1 << WC_SLOT_BITS)	/* words per cache */
 #define WC_MAXLEN 24			/* longer tokens (URLs, UUIDs) are not kept */
 #define WC_NCONTEXT 7			/* context_features */
 
@@ -1060,11 +1118,21 @@ typedef struct WordCache
 
 #define WC_ENTRY(wc, i) ((WordEntry *) ((wc)->slots + (Size) (i) * (wc)->stride))
 
-/* Hash of a token's bytes and flags, never 0. */
+/* Hash of a token's bytes and flags, eight bytes a step; never 0. */
 static inline uint64
 word_hash(const char *p, int n, int flags)
 {
-	return ner_mix64(hash_raw(p, n, NER_HASH_INIT + flags)) | 1;
+	uint64		h = NER_HASH_INIT ^ ((uint64) n << 8 | flags);
+
+	for (int i = 0; i < n; i += 8)
+	{
+		uint64		c = 0;
+
+		memcpy(&c, p + i, Min(8, n - i));
+		h = (h ^ c) * UINT64CONST(0x9E3779B97F4A7C15);
+		h ^= h >> 32;
+	}
+	return ner_mix64(h) | 1;
 }
 
 /* out[T] = the sum of the weight rows of role's templates in f[template]. */

@@ -58,34 +58,48 @@ typedef enum CharClass
 } CharClass;
 
 /*
- * Class and byte length of the character at p.  Outside UTF-8 every
+ * Class of each ASCII character, filled at the first ner_tokenizer_init:
+ * the tokenizer asks for a class at every character, and most are ASCII.
+ */
+static uint8 ascii_class[128];
+static bool ascii_class_done = false;
+
+/* Fills ascii_class. */
+static void
+ascii_class_init(void)
+{
+	for (int c = 0; c < 128; c++)
+	{
+		CharClass	cc = CC_OTHER;
+
+		if (c == '\n' || c == '\r')
+			cc = CC_NEWLINE;
+		else if (c == ' ' || c == '\t' || c == '\f' || c == '\v')
+			cc = CC_SPACE;
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+			cc = CC_ALPHA;
+		else if (c >= '0' && c <= '9')
+			cc = CC_DIGIT;
+		else if (c == '\'')
+			cc = CC_APOS;
+		else if (c == '-')
+			cc = CC_HYPHEN;
+		ascii_class[c] = (uint8) cc;
+	}
+	ascii_class_done = true;
+}
+
+/*
+ * char_class of a character that is not ASCII.  Outside UTF-8 every
  * non-ASCII character counts as a letter.  In UTF-8, the symbol and
  * punctuation blocks (general punctuation, arrows, emoji...) are not letters,
  * so "word—word" and emoji split as they should.
  */
-static CharClass
-char_class(const char *p, int remain, bool utf8, int *clen)
+static pg_noinline CharClass
+char_class_mb(const char *p, int remain, bool utf8, int *clen)
 {
-	unsigned char c = (unsigned char) *p;
 	pg_wchar	cp;
 
-	*clen = 1;
-	if (c < 0x80)
-	{
-		if (c == '\n' || c == '\r')
-			return CC_NEWLINE;
-		if (c == ' ' || c == '\t' || c == '\f' || c == '\v')
-			return CC_SPACE;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
-			return CC_ALPHA;
-		if (c >= '0' && c <= '9')
-			return CC_DIGIT;
-		if (c == '\'')
-			return CC_APOS;
-		if (c == '-')
-			return CC_HYPHEN;
-		return CC_OTHER;
-	}
 	if (!utf8)
 	{
 		*clen = Min(pg_mblen(p), remain);
@@ -106,6 +120,20 @@ char_class(const char *p, int remain, bool utf8, int *clen)
 		cp >= 0x1F000)
 		return CC_OTHER;
 	return CC_ALPHA;
+}
+
+/* Class and byte length of the character at p. */
+static inline CharClass
+char_class(const char *p, int remain, bool utf8, int *clen)
+{
+	unsigned char c = (unsigned char) *p;
+
+	if (likely(c < 0x80))
+	{
+		*clen = 1;
+		return (CharClass) ascii_class[c];
+	}
+	return char_class_mb(p, remain, utf8, clen);
 }
 
 /* True when the character at p is an upper-case letter (Latin, Greek, Cyrillic). */
@@ -154,7 +182,7 @@ is_abbreviation(const char *p, int n)
 		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
 	buf[n] = '\0';
 	for (const char *const *a = abbreviations; *a; a++)
-		if (strcmp(*a, buf) == 0)
+		if ((*a)[0] == buf[0] && strcmp(*a, buf) == 0)
 			return true;
 	return false;
 }
@@ -168,6 +196,8 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->pos = 0;
 	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	tz->next_starts_sentence = true;
+	if (!ascii_class_done)
+		ascii_class_init();
 	tz->have_pending = false;
 }
 
