@@ -1089,6 +1089,18 @@ typedef struct WordEntry
 } WordEntry;
 
 /*
+ * What a word's entry needs of the tables: its own hashes, and the keys
+ * of the lexicon and the gazetteer with their slots prefetched, so that
+ * the misses of a sentence wait for memory together.
+ */
+typedef struct WordPrep
+{
+	TokInfo		ti;
+	uint64		lexkey;
+	NerGazWord	gaz;
+} WordPrep;
+
+/*
  * The cache of one weight table of a loaded model, in the model's memory
  * context, with the workspace of a sentence, so tagging allocates nothing
  * per row or sentence.
@@ -1107,6 +1119,8 @@ typedef struct WordCache
 	/* workspace of one sentence */
 	uint64	   *hashes;			/* NER_MAX_SENTENCE each */
 	uint64	   *keys;
+	bool	   *prepared;		/* a word missing, prepared in prep */
+	WordPrep   *prep;
 	TokInfo    *ti;
 	NerGazWord *gaz;
 	NerGazHit  *hits;
@@ -1152,36 +1166,51 @@ role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 	}
 }
 
-/* Fills e (all but its key) for the word of token tok of s. */
+/* Prepares wp for the word of token tok of s (word_fill finishes it). */
 static void
-word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, bool utf8)
+word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
 {
 	const char *p = s + tok->start;
 	int			n = tok->end - tok->start;
-	TokInfo		ti;
-	uint32		f[NER_NFEAT];
 
-	token_info(s, tok, utf8, &ti);
-	memset(&e->gaz, 0, sizeof(e->gaz));
+	token_info(s, tok, utf8, &wp->ti);
+	memset(&wp->gaz, 0, sizeof(wp->gaz));
+	wp->lexkey = 0;
 	if (wc->use_gaz)
 	{
-		ner_gazetteer_word(p, n, &e->gaz);
+		ner_gazetteer_word_hash(p, n, &wp->gaz);
 		if (wc->v2)
-			ti.lex = ner_lexicon_lookup(p, n);
+			wp->lexkey = ner_lexicon_key(p, n);
 	}
-	word_features(wc->bits, wc->v2, &ti, f);
-	neighbour_features(wc->bits, wc->v2, &ti, 0, f);
-	neighbour_features(wc->bits, wc->v2, &ti, 1, f);
-	f[6] = bucket(wc->bits, 6, ti.lower);
-	f[7] = bucket(wc->bits, 7, ti.lower);
+}
+
+/* Fills e (all but its key) for the word of token tok of s, prepared in wp. */
+static void
+word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, WordPrep *wp)
+{
+	TokInfo    *ti = &wp->ti;
+	uint32		f[NER_NFEAT];
+
+	e->gaz = wp->gaz;
+	if (wc->use_gaz)
+	{
+		ner_gazetteer_word_types(&e->gaz);
+		if (wc->v2)
+			ti->lex = ner_lexicon_probe(wp->lexkey);
+	}
+	word_features(wc->bits, wc->v2, ti, f);
+	neighbour_features(wc->bits, wc->v2, ti, 0, f);
+	neighbour_features(wc->bits, wc->v2, ti, 1, f);
+	f[6] = bucket(wc->bits, 6, ti->lower);
+	f[7] = bucket(wc->bits, 7, ti->lower);
 	for (int r = 0; r < WC_NROLES; r++)
 		for (int k = 0; k < (wc->v2 ? wc_roles[r].nv2 : wc_roles[r].nv1); k++)
 			__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
 	for (int r = 0; r < WC_NROLES; r++)
 		role_sums(wc, r, f, e->sums + r * wc->T);
-	e->lower = ti.lower;
-	e->shape = ti.shape;
-	e->key = history_key(&ti, (unsigned char) *p);
+	e->lower = ti->lower;
+	e->shape = ti->shape;
+	e->key = history_key(ti, (unsigned char) s[tok->start]);
 }
 
 /* The cache of m's weight table domain, made at its first use. */
@@ -1218,6 +1247,8 @@ word_cache(const NerModel *m, int domain)
 	role_sums(wc, WC_AS_N2, f, wc->edge + WC_AS_N2 * T);
 	wc->hashes = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
 	wc->keys = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
+	wc->prepared = palloc(sizeof(bool) * NER_MAX_SENTENCE);
+	wc->prep = palloc(sizeof(WordPrep) * NER_MAX_SENTENCE);
 	wc->ti = palloc0(sizeof(TokInfo) * NER_MAX_SENTENCE);
 	wc->gaz = palloc(sizeof(NerGazWord) * NER_MAX_SENTENCE);
 	wc->hits = palloc0(sizeof(NerGazHit) * NER_MAX_SENTENCE);
@@ -1230,28 +1261,46 @@ word_cache(const NerModel *m, int domain)
 	return wc;
 }
 
-/* The cached entry of token tok of s whose word_hash is h, filled if missing. */
-static const WordEntry *
-word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool utf8)
+/* Whether e holds the word of token tok of s, whose word_hash is h. */
+static inline bool
+word_matches(const WordEntry *e, const char *s, const NerToken *tok, uint64 h)
 {
-	const char *p = s + tok->start;
 	int			n = tok->end - tok->start;
-	WordEntry  *e;
 
-	if (n > WC_MAXLEN)
-	{
-		word_fill(wc, wc->scratch, s, tok, utf8);
-		return wc->scratch;
-	}
-	e = WC_ENTRY(wc, h >> (64 - WC_SLOT_BITS));
-	if (e->hash == h && e->len == n && e->flags == tok->flags && memcmp(e->bytes, p, n) == 0)
+	return e->hash == h && e->len == n && e->flags == tok->flags &&
+		memcmp(e->bytes, s + tok->start, n) == 0;
+}
+
+/*
+ * The cached entry of token tok of s whose word_hash is h, filled if
+ * missing, from wp when the caller prepared it, else prepared here.
+ */
+static const WordEntry *
+word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool utf8,
+			WordPrep *wp)
+{
+	int			n = tok->end - tok->start;
+	WordPrep	own;
+	WordEntry  *e = n <= WC_MAXLEN ? WC_ENTRY(wc, h >> (64 - WC_SLOT_BITS)) : wc->scratch;
+
+	if (e != wc->scratch && word_matches(e, s, tok, h))
 		return e;
+	if (wp == NULL)
+	{
+		word_prepare(wc, s, tok, utf8, &own);
+		wp = &own;
+	}
+	if (e == wc->scratch)
+	{
+		word_fill(wc, e, s, tok, wp);
+		return e;
+	}
 	/* empty while it is filled: an error in between leaves no half entry */
 	e->hash = 0;
-	word_fill(wc, e, s, tok, utf8);
+	word_fill(wc, e, s, tok, wp);
 	e->len = n;
 	e->flags = tok->flags;
-	memcpy(e->bytes, p, n);
+	memcpy(e->bytes, s + tok->start, n);
 	e->hash = h;
 	return e;
 }
@@ -1286,10 +1335,20 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
 		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
 		__builtin_prefetch(WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS)));
 	}
+	/* the words missing, prepared together so that their table probes overlap */
+	for (int i = 0; i < n; i++)
+	{
+		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
+			!word_matches(WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS)), s, &toks[i],
+						  wc->hashes[i]);
+		if (wc->prepared[i])
+			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
+	}
 	memset(acc, 0, sizeof(int32) * n * T);
 	for (int i = 0; i < n; i++)
 	{
-		const WordEntry *e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8);
+		const WordEntry *e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8,
+										 wc->prepared[i] ? &wc->prep[i] : NULL);
 
 		add_sums(acc + i * T, e->sums + WC_OWN * T, T);
 		if (i + 1 < n)

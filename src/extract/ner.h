@@ -115,6 +115,8 @@ typedef struct NerGazHit
 #define NER_LEX_CLASS_SHIFT 16
 
 extern uint32 ner_lexicon_lookup(const char *word, int len);
+extern uint64 ner_lexicon_key(const char *word, int len);
+extern uint32 ner_lexicon_probe(uint64 key);
 extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
 									  uint32 *out);
 
@@ -127,7 +129,8 @@ typedef struct NerGazWord
 
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
-extern void ner_gazetteer_word(const char *p, int n, NerGazWord *gw);
+extern void ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw);
+extern void ner_gazetteer_word_types(NerGazWord *gw);
 extern void ner_gazetteer_lookup_words(const char *s, const NerToken *toks,
 									   const NerGazWord *words, int n, NerGazHit *hits);
 extern char *ner_data_directory(const char *sub);

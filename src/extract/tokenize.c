@@ -702,6 +702,24 @@ ner_lexicon_lookup(const char *word, int len)
 	return lex_probe(lex_get_table(), lex_key(word, len));
 }
 
+/* The lexicon key of a word, its table slot prefetched for ner_lexicon_probe. */
+uint64
+ner_lexicon_key(const char *word, int len)
+{
+	const LexTable *t = lex_get_table();
+	uint64		key = lex_key(word, len);
+
+	__builtin_prefetch(t->slots + ((uint32) key & t->mask));
+	return key;
+}
+
+/* ner_lexicon_lookup of the word of a ner_lexicon_key. */
+uint32
+ner_lexicon_probe(uint64 key)
+{
+	return lex_probe(lex_get_table(), key);
+}
+
 /*
  * ner_lexicon_lookup of tokens toks[0..n) of s into out[n]: all slots are
  * prefetched first, so the table's cache misses overlap.
@@ -726,11 +744,24 @@ ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *ou
 	}
 }
 
-/* The phrase hash of one word alone and the gazetteer's types of it. */
+/*
+ * The phrase hash of one word alone into gw, its table slot prefetched for
+ * ner_gazetteer_word_types.
+ */
 void
-ner_gazetteer_word(const char *p, int n, NerGazWord *gw)
+ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 {
+	const GazTable *g = gaz_get_table();
+
 	gw->hash = phrase_step(NER_HASH_INIT, p, n);
+	gw->types = 0;
+	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+}
+
+/* The gazetteer's types of the word of ner_gazetteer_word_hash, into gw. */
+void
+ner_gazetteer_word_types(NerGazWord *gw)
+{
 	gw->types = gaz_get(gaz_get_table(), gw->hash);
 }
 
