@@ -215,6 +215,24 @@ pair(uint64 a, uint64 b)
 	return ner_mix64(a) ^ b;
 }
 
+/* Of word_features, those of the word lexicon (format version 2): 27, 28. */
+static void
+word_lex_features(int bits, const TokInfo *w, uint32 *f)
+{
+	int			start = (w->flags & NER_TOK_SENT_START) ? 2 : 0;
+
+	f[27] = bucket(bits, 27, (w->lex & NER_LEX_FLAGS) * 4 + start + (w->cap ? 1 : 0));
+	f[28] = bucket(bits, 28, w->lex >> NER_LEX_CLASS_SHIFT);
+}
+
+/* Of neighbour_features, those of the word lexicon: 29 and 31, or 30 and 32. */
+static void
+neighbour_lex_features(int bits, const TokInfo *nb, int next, uint32 *f)
+{
+	f[29 + next] = bucket(bits, 29 + next, nb->lex >> NER_LEX_CLASS_SHIFT);
+	f[31 + next] = bucket(bits, 31 + next, (nb->lex & NER_LEX_FLAGS) * 2 + (nb->cap ? 1 : 0));
+}
+
 /*
  * The features of a token that depend on its own word only (its bytes and
  * flags), into f[template]: the tagger caches their weights per word.
@@ -238,10 +256,7 @@ word_features(int bits, bool v2, const TokInfo *w, uint32 *f)
 	f[25] = bucket(bits, 25, Min(w->nchars, 12) * 2 + (w->cap ? 1 : 0));
 	f[26] = bucket(bits, 26, w->flags & ~NER_TOK_SENT_START);
 	if (v2)
-	{
-		f[27] = bucket(bits, 27, (w->lex & NER_LEX_FLAGS) * 4 + start + (w->cap ? 1 : 0));
-		f[28] = bucket(bits, 28, w->lex >> NER_LEX_CLASS_SHIFT);
-	}
+		word_lex_features(bits, w, f);
 }
 
 /*
@@ -255,10 +270,7 @@ neighbour_features(int bits, bool v2, const TokInfo *nb, int next, uint32 *f)
 	f[4 + next] = bucket(bits, 4 + next, nb->lower);
 	f[8 + next] = bucket(bits, 8 + next, nb->shape);
 	if (v2)
-	{
-		f[29 + next] = bucket(bits, 29 + next, nb->lex >> NER_LEX_CLASS_SHIFT);
-		f[31 + next] = bucket(bits, 31 + next, (nb->lex & NER_LEX_FLAGS) * 2 + (nb->cap ? 1 : 0));
-	}
+		neighbour_lex_features(bits, nb, next, f);
 }
 
 /*
@@ -545,6 +557,11 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
  * One pass over the bytes, no tokenizing.
  */
 #define NER_PROSE_MIN 100
+/* The bytes text_domain looks at, as bits of c (c < 64) and c - 64 */
+#define NER_DOMAIN_LOW ((UINT64CONST(1) << '#') | (UINT64CONST(1) << '.') | \
+						(UINT64CONST(1) << '!') | (UINT64CONST(1) << '?'))
+#define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
+						 (UINT64CONST(1) << ('w' - 64)))
 
 static int
 text_domain(const char *s, int len)
@@ -558,19 +575,10 @@ text_domain(const char *s, int len)
 		char		c = s[i];
 		bool		after_space;
 
-		switch (c)
-		{
-			case '@':
-			case '#':
-			case 'h':
-			case 'w':
-			case '.':
-			case '!':
-			case '?':
-				break;
-			default:
-				continue;		/* most bytes: nothing to look at */
-		}
+		/* most bytes are none of @ # h w . ! ?: one test */
+		if ((unsigned char) c >= 0x80 ||
+			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
+			continue;
 		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
 		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
 			isalnum((unsigned char) s[i + 1]))
@@ -1089,8 +1097,9 @@ typedef struct WordEntry
 } WordEntry;
 
 /*
- * What a word's entry needs of the tables: its own hashes, and the keys
- * of the lexicon and the gazetteer with their slots prefetched, so that
+ * What a word's entry needs of the tables: its own hashes, the keys of
+ * the lexicon and the gazetteer with their slots prefetched, and the
+ * features that need no lexicon with their weight rows prefetched, so that
  * the misses of a sentence wait for memory together.
  */
 typedef struct WordPrep
@@ -1098,6 +1107,7 @@ typedef struct WordPrep
 	TokInfo		ti;
 	uint64		lexkey;
 	NerGazWord	gaz;
+	uint32		f[NER_NFEAT];	/* the features of all roles, by template */
 } WordPrep;
 
 /*
@@ -1182,6 +1192,14 @@ word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8,
 		if (wc->v2)
 			wp->lexkey = ner_lexicon_key(p, n);
 	}
+	word_features(wc->bits, false, &wp->ti, wp->f);
+	neighbour_features(wc->bits, false, &wp->ti, 0, wp->f);
+	neighbour_features(wc->bits, false, &wp->ti, 1, wp->f);
+	wp->f[6] = bucket(wc->bits, 6, wp->ti.lower);
+	wp->f[7] = bucket(wc->bits, 7, wp->ti.lower);
+	for (int r = 0; r < WC_NROLES; r++)
+		for (int k = 0; k < wc_roles[r].nv1; k++)
+			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
 }
 
 /* Fills e (all but its key) for the word of token tok of s, prepared in wp. */
@@ -1189,7 +1207,7 @@ static void
 word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, WordPrep *wp)
 {
 	TokInfo    *ti = &wp->ti;
-	uint32		f[NER_NFEAT];
+	uint32	   *f = wp->f;
 
 	e->gaz = wp->gaz;
 	if (wc->use_gaz)
@@ -1198,14 +1216,15 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 		if (wc->v2)
 			ti->lex = ner_lexicon_probe(wp->lexkey);
 	}
-	word_features(wc->bits, wc->v2, ti, f);
-	neighbour_features(wc->bits, wc->v2, ti, 0, f);
-	neighbour_features(wc->bits, wc->v2, ti, 1, f);
-	f[6] = bucket(wc->bits, 6, ti->lower);
-	f[7] = bucket(wc->bits, 7, ti->lower);
-	for (int r = 0; r < WC_NROLES; r++)
-		for (int k = 0; k < (wc->v2 ? wc_roles[r].nv2 : wc_roles[r].nv1); k++)
-			__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
+	if (wc->v2)
+	{
+		word_lex_features(wc->bits, ti, f);
+		neighbour_lex_features(wc->bits, ti, 0, f);
+		neighbour_lex_features(wc->bits, ti, 1, f);
+		for (int r = 0; r < WC_NROLES; r++)
+			for (int k = wc_roles[r].nv1; k < wc_roles[r].nv2; k++)
+				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
+	}
 	for (int r = 0; r < WC_NROLES; r++)
 		role_sums(wc, r, f, e->sums + r * wc->T);
 	e->lower = ti->lower;
