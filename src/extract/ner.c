@@ -93,6 +93,7 @@ struct NerModel
 	int16	   *qweights;		/* the same, of a model loaded: weight * qscale */
 	double		qscale;
 	bool	   *allowed;		/* (ntags + 1) * ntags: transition allowed */
+	float	   *vtrans;			/* viterbi_table of trans and allowed */
 	MemoryContext cxt;			/* where the model lives */
 	struct WordCache *wcache[NER_NDOMAINS]; /* tagging's, made at first use */
 };
@@ -694,73 +695,103 @@ emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, 
 		emissions_q_t(weights, T, nfeat, feats, n, acc, add);
 }
 
+/* Columns of a Viterbi table: T rounded up to 4 floats, a vector. */
+#define VT_COLS(T) (((T) + 3) & ~3)
+#define VT_MAX_COLS VT_COLS(1 + 2 * NER_MAX_LABELS)
+
+/*
+ * The transitions trans[(T + 1) * T] as Viterbi reads them: rows of
+ * VT_COLS(T) columns into vt[(T + 1) * VT_COLS(T)], with -infinity where
+ * allowed[] forbids the transition and in the padding.  A candidate of
+ * -infinity is never taken (Viterbi takes a strictly higher score than the
+ * best so far, which starts at -infinity), which is what skipping it does.
+ */
+static void
+viterbi_table(const float *trans, const bool *allowed, int T, float *vt)
+{
+	int			cols = VT_COLS(T);
+
+	for (int p = 0; p <= T; p++)
+		for (int t = 0; t < cols; t++)
+			vt[p * cols + t] = t < T && allowed[p * T + t] ? trans[p * T + t] : -INFINITY;
+}
+
+/* Four floats, or four int32 (lanes of a compare), as GCC and clang vectorize them. */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef int32 v4si __attribute__((vector_size(16)));
+
 /*
  * viterbi() with T known to the compiler where the caller's is constant.
  * For each tag t, the best previous tag p is the first of the highest
- * delta[p] + trans[p][t] among those allowed[] lets precede t; the loops
- * run over p outside and t inside, without branches, so that they
- * vectorize, and find the same p as a scan of p for each t.
+ * delta[p] + vt[p][t]: the loop over p keeps, four tags t at a time, the
+ * best score so far and its p, replaced only by a strictly higher score,
+ * which is what a scan of p for each t finds.
  */
 static pg_attribute_always_inline void
-viterbi_t(const float *trans, const bool *allowed, int T, const float *em, int n,
-		  uint8 *tags)
+viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
-	float		delta[NER_MAX_SENTENCE * (1 + 2 * NER_MAX_LABELS)];
-	uint8		back[NER_MAX_SENTENCE * (1 + 2 * NER_MAX_LABELS)];
+	const int	cols = VT_COLS(T);
+	float		delta[NER_MAX_SENTENCE * VT_MAX_COLS];
+	uint8		back[NER_MAX_SENTENCE * VT_MAX_COLS];
 	int			best = 0;
 
 	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
 	for (int t = 0; t < T; t++)
-		delta[t] = allowed[T * T + t] ? trans[T * T + t] + em[t] : -INFINITY;
+		delta[t] = vt[T * cols + t] + em[t];
 	for (int i = 1; i < n; i++)
 	{
-		const float *dp = delta + (i - 1) * T;
-		float		bv[1 + 2 * NER_MAX_LABELS];
-		int			bp[1 + 2 * NER_MAX_LABELS];
+		const float *dp = delta + (i - 1) * cols;
+		float		bv[VT_MAX_COLS];
+		int32		bp[VT_MAX_COLS];
 
-		for (int t = 0; t < T; t++)
+		for (int c = 0; c < cols; c += 4)
 		{
-			bv[t] = -INFINITY;
-			bp[t] = 0;
-		}
-		for (int p = 0; p < T; p++)
-			for (int t = 0; t < T; t++)
+			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+			v4si		from = {0, 0, 0, 0};
+
+			for (int p = 0; p < T; p++)
 			{
-				float		v = dp[p] + trans[p * T + t];
-				bool		take = allowed[p * T + t] & (v > bv[t]);
+				v4sf		row,
+							v;
+				v4si		take;
 
-				bv[t] = take ? v : bv[t];
-				bp[t] = take ? p : bp[t];
+				memcpy(&row, vt + p * cols + c, sizeof(row));
+				v = dp[p] + row;
+				take = v > score;
+				score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
+				from = (take & p) | (~take & from);
 			}
+			memcpy(bv + c, &score, sizeof(score));
+			memcpy(bp + c, &from, sizeof(from));
+		}
 		for (int t = 0; t < T; t++)
 		{
-			delta[i * T + t] = bv[t] + em[i * T + t];
-			back[i * T + t] = bp[t];
+			delta[i * cols + t] = bv[t] + em[i * T + t];
+			back[i * cols + t] = bp[t];
 		}
 	}
 	for (int t = 1; t < T; t++)
-		if (delta[(n - 1) * T + t] > delta[(n - 1) * T + best])
+		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
 			best = t;
 	for (int i = n - 1; i >= 0; i--)
 	{
 		tags[i] = best;
 		if (i > 0)
-			best = back[i * T + best];
+			best = back[i * cols + best];
 	}
 }
 
 /*
- * Viterbi over emissions em[n * T] with transitions trans and the BIO
- * constraint (allowed[], row T the start); the best tags into tags[n].
+ * Viterbi over emissions em[n * T] with the transitions of viterbi_table
+ * vt (the BIO constraint included); the best tags into tags[n].
  */
 static void
-viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
-		uint8 *tags)
+viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	if (T == NER_COMMON_T)
-		viterbi_t(trans, allowed, NER_COMMON_T, em, n, tags);
+		viterbi_t(vt, NER_COMMON_T, em, n, tags);
 	else
-		viterbi_t(trans, allowed, T, em, n, tags);
+		viterbi_t(vt, T, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -925,6 +956,8 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		read_weights(&r, ((Size) 1 << m->bits) * T * m->ntables, m, cxt);
 	aiml_reader_finish(&r);
 	m->allowed = allowed_transitions(m->nlabels, cxt);
+	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * (T + 1) * VT_COLS(T));
+	viterbi_table(m->trans, m->allowed, T, m->vtrans);
 	m->cxt = cxt;
 	return m;
 }
@@ -1427,7 +1460,7 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
 	emissions_q(wc->w, T, nf, wc->feats, n, acc, true);
 	for (int i = 0; i < n * T; i++)
 		wc->em[i] = (float) (acc[i] * m->qscale);
-	viterbi(m->trans, m->allowed, T, wc->em, n, tags);
+	viterbi(m->vtrans, T, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
@@ -2089,6 +2122,7 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 	int			dom = st->domain;
 	int			wrong = 0;
 	uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
+	float		vt[(1 + 2 * NER_MAX_LABELS + 1) * VT_MAX_COLS];
 
 	emissions(p->w, T, NER_NFEAT, st->feats, st->n, em, false);
 	history_features(hist, p->bits, st->keys, st->n, dyn);
@@ -2098,7 +2132,8 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 		emissions(p->dw[dom], T, NER_NFEAT, st->feats, st->n, em, true);
 		emissions(p->dw[dom], T, NER_NHIST, dyn, st->n, em, true);
 	}
-	viterbi(p->tr, allowed, T, em, st->n, pred);
+	viterbi_table(p->tr, allowed, T, vt);
+	viterbi(vt, T, em, st->n, pred);
 	history_add(hist, st->keys, pred, st->n);
 	for (int i = 0; i < st->n; i++)
 	{
