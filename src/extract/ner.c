@@ -1383,9 +1383,12 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
 	for (int i = 0; i < n; i++)
 	{
 		int			len = toks[i].end - toks[i].start;
+		const char *e;
 
 		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
-		__builtin_prefetch(WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS)));
+		e = (const char *) WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS));
+		for (Size b = 0; b < wc->stride; b += 64)
+			__builtin_prefetch(e + b);
 	}
 	/* the words missing, prepared together so that their table probes overlap */
 	for (int i = 0; i < n; i++)

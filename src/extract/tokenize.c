@@ -58,10 +58,13 @@ typedef enum CharClass
 } CharClass;
 
 /*
- * Class of each ASCII character, filled at the first ner_tokenizer_init:
- * the tokenizer asks for a class at every character, and most are ASCII.
+ * Class of each ASCII character, and whether it may be in the local part
+ * of an e-mail address (isalnum() of the backend's locale, or . _ % + -),
+ * filled at the first ner_tokenizer_init: the tokenizer asks at every
+ * character, and most are ASCII.
  */
 static uint8 ascii_class[128];
+static bool ascii_email_local[128];	/* is_email_local */
 static bool ascii_class_done = false;
 
 /* Fills ascii_class. */
@@ -85,6 +88,8 @@ ascii_class_init(void)
 		else if (c == '-')
 			cc = CC_HYPHEN;
 		ascii_class[c] = (uint8) cc;
+		ascii_email_local[c] = isalnum(c) || c == '.' || c == '_' || c == '%' ||
+			c == '+' || c == '-';
 	}
 	ascii_class_done = true;
 }
@@ -232,11 +237,14 @@ scan_url(const char *p, int remain)
 }
 
 /* Characters of the local part of an e-mail address. */
-static bool
+static inline bool
 is_email_local(char c)
 {
-	return isalnum((unsigned char) c) || c == '.' || c == '_' || c == '%' ||
-		c == '+' || c == '-';
+	unsigned char u = (unsigned char) c;
+
+	if (u < 0x80)
+		return ascii_email_local[u];
+	return isalnum(u);
 }
 
 /* An e-mail address starting at p: local@domain.tld, else 0. */
