@@ -1192,11 +1192,10 @@ word_hash(const char *p, int n, int flags)
 	return ner_mix64(h) | 1;
 }
 
-/* out[T] = the sum of the weight rows of role's templates in f[template]. */
-static void
-role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
+/* role_sums with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
 {
-	int			T = wc->T;
 	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
 
 	memset(out, 0, sizeof(int32) * T);
@@ -1207,6 +1206,16 @@ role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 		for (int t = 0; t < T; t++)
 			out[t] += row[t];
 	}
+}
+
+/* out[T] = the sum of the weight rows of role's templates in f[template]. */
+static void
+role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
+{
+	if (wc->T == NER_COMMON_T)
+		role_sums_t(wc, NER_COMMON_T, role, f, out);
+	else
+		role_sums_t(wc, wc->T, role, f, out);
 }
 
 /* Prepares wp for the word of token tok of s (word_fill finishes it). */
@@ -1365,17 +1374,11 @@ add_sums(int32 *acc, const int32 *v, int T)
 		acc[t] += v[t];
 }
 
-/*
- * Tags one sentence, tokens toks[0..n) of s, into tags[n] through the word
- * cache wc; leaves the emission scores in wc->em.  With a history (models
- * of format version 2), adds its features first and the sentence's tags
- * after.
- */
-static void
-tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
-			 const NerToken *toks, int n, uint8 *tags)
+/* tag_sentence with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
+			   const NerToken *toks, int n, uint8 *tags)
 {
-	int			T = wc->T;
 	int32	   *acc = wc->acc;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist ? NER_NHIST : 0);
@@ -1466,6 +1469,22 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
 	viterbi(m->vtrans, T, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
+}
+
+/*
+ * Tags one sentence, tokens toks[0..n) of s, into tags[n] through the word
+ * cache wc; leaves the emission scores in wc->em.  With a history (models
+ * of format version 2), adds its features first and the sentence's tags
+ * after.
+ */
+static void
+tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
+			 const NerToken *toks, int n, uint8 *tags)
+{
+	if (wc->T == NER_COMMON_T)
+		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+	else
+		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
