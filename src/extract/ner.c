@@ -468,8 +468,8 @@ history_slot(const History *h, uint64 key)
 }
 
 /*
- * The history features of a sentence's tokens (keys from
- * sentence_features) into dyn[n * NER_NHIST]: the majority tag class of the
+ * The history features of a sentence's tokens (their history_key values)
+ * into dyn[n * NER_NHIST]: the majority tag class of the
  * word's earlier occurrences (0: none, 1: O, 2 + k: label k), alone and
  * with the token's sentence-start flag.
  */
@@ -1074,19 +1074,26 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
  * suffixes, length, capitalisation, token flags, lexicon classes), and the
  * word of each neighbour in a window of two.  Words repeat (a text of
  * 10,000 tokens has a few thousand distinct words), so each backend keeps,
- * per loaded model and weight table, the last WC_SLOTS words it met with
- * their weight rows summed: once as the token itself and once in each
- * neighbour role.  A token then costs five cached sums plus the rows of
- * the features that need two words or the gazetteer (context_features)
- * and the history, 12 instead of 38 random rows of a table larger than the
- * cache.  The key is the word's bytes and token flags, compared in full;
+ * per loaded model and weight table, the words it met last with their
+ * weight rows summed: once as the token itself and once in each neighbour
+ * role.  A token then costs five cached sums plus the rows of the features
+ * that need two words or the gazetteer (context_features) and the history:
+ * 12 instead of 38 random rows of a table larger than the cache.
+ *
+ * The cache is a table of 2^slot_bits entries (8192 for the default
+ * model; at most WC_MAX_BYTES unless that leaves fewer than 1024), one per
+ * word hash: a new word replaces the one in its slot.  The key is the
+ * word's bytes and token flags, compared in full, never the hash alone;
  * the sums are int32 sums of the same int16 weights, exact in any order, so
- * tagging gives bit for bit what summing every feature gives.
+ * tagging gives bit for bit what summing every feature gives.  The words of
+ * a sentence that miss are prepared together (word_prepare), so that their
+ * lexicon, gazetteer and weight-row loads overlap.
  *
  * Training does not use it: its weights change after every sentence.
  */
-#define WC_SLOT_BITS 13
-#define WC_SLOTS (1 << WC_SLOT_BITS)	/* words per cache */
+#define WC_MAX_SLOT_BITS 13		/* at most 8192 words per cache */
+#define WC_MIN_SLOT_BITS 10
+#define WC_MAX_BYTES (2 * 1024 * 1024)	/* of entries, unless that is < 1024 */
 #define WC_MAXLEN 24			/* longer tokens (URLs, UUIDs) are not kept */
 #define WC_NCONTEXT 7			/* context_features */
 
@@ -1156,7 +1163,8 @@ typedef struct WordCache
 	bool		use_gaz;
 	const int16 *w;				/* the table's weights */
 	Size		stride;			/* bytes per entry */
-	char	   *slots;			/* WC_SLOTS entries */
+	int			slot_bits;		/* 2^slot_bits entries */
+	char	   *slots;
 	WordEntry  *scratch;		/* the entry of a word too long to keep */
 	int32	   *edge;			/* WC_NROLES * T: "<s>" as p1 and p2, "</s>" as n1 and n2 */
 	/* workspace of one sentence */
@@ -1173,7 +1181,9 @@ typedef struct WordCache
 	float	   *em;
 } WordCache;
 
-#define WC_ENTRY(wc, i) ((WordEntry *) ((wc)->slots + (Size) (i) * (wc)->stride))
+/* The slot of a word_hash h: its top bits. */
+#define WC_SLOT(wc, h) \
+	((WordEntry *) ((wc)->slots + (Size) ((h) >> (64 - (wc)->slot_bits)) * (wc)->stride))
 
 /* Hash of a token's bytes and flags, eight bytes a step; never 0. */
 static inline uint64
@@ -1295,7 +1305,10 @@ word_cache(const NerModel *m, int domain)
 	wc->use_gaz = (m->flags & NER_FLAG_GAZETTEER) != 0;
 	wc->w = m->qweights + ((Size) domain << m->bits) * T;
 	wc->stride = TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * T);
-	wc->slots = palloc0(wc->stride * WC_SLOTS);
+	wc->slot_bits = WC_MAX_SLOT_BITS;
+	while (wc->slot_bits > WC_MIN_SLOT_BITS && (wc->stride << wc->slot_bits) > WC_MAX_BYTES)
+		wc->slot_bits--;
+	wc->slots = palloc0(wc->stride << wc->slot_bits);
 	wc->scratch = palloc0(wc->stride);
 	wc->edge = palloc0(sizeof(int32) * WC_NROLES * T);
 	neighbour_features(wc->bits, wc->v2, boundary_info(false), 0, f);
@@ -1342,7 +1355,7 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 {
 	int			n = tok->end - tok->start;
 	WordPrep	own;
-	WordEntry  *e = n <= WC_MAXLEN ? WC_ENTRY(wc, h >> (64 - WC_SLOT_BITS)) : wc->scratch;
+	WordEntry  *e = n <= WC_MAXLEN ? WC_SLOT(wc, h) : wc->scratch;
 
 	if (e != wc->scratch && word_matches(e, s, tok, h))
 		return e;
@@ -1389,7 +1402,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		const char *e;
 
 		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
-		e = (const char *) WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS));
+		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
 		for (Size b = 0; b < wc->stride; b += 64)
 			__builtin_prefetch(e + b);
 	}
@@ -1397,7 +1410,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	for (int i = 0; i < n; i++)
 	{
 		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
-			!word_matches(WC_ENTRY(wc, wc->hashes[i] >> (64 - WC_SLOT_BITS)), s, &toks[i],
+			!word_matches(WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
 						  wc->hashes[i]);
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
