@@ -75,6 +75,8 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 # The LSTM's gate loops need the loop vectorizer (-O3); -fno-trapping-math lets
 # it turn their clamps into branch-free code.
 src/forecast/lstm_net.o: CFLAGS += -O3 -fno-trapping-math
+# The same for the NER tagger's weight sums and Viterbi (branch-free maxima).
+src/extract/ner.o: CFLAGS += -O3 -fno-trapping-math
 
 .PHONY: deps test demo demo-stop
 

@@ -92,6 +92,9 @@ struct NerModel
 	int16	   *qweights;		/* the same, of a model loaded: weight * qscale */
 	double		qscale;
 	bool	   *allowed;		/* (ntags + 1) * ntags: transition allowed */
+	float	   *vtrans;			/* viterbi_table of trans and allowed */
+	MemoryContext cxt;			/* where the model lives */
+	struct WordCache *wcache[NER_NDOMAINS]; /* tagging's, made at first use */
 };
 
 #define TAG_LABEL(t) (((t) - 1) / 2)
@@ -212,10 +215,94 @@ pair(uint64 a, uint64 b)
 	return ner_mix64(a) ^ b;
 }
 
+/* Of word_features, those of the word lexicon (format version 2): 27, 28. */
+static void
+word_lex_features(int bits, const TokInfo *w, uint32 *f)
+{
+	int			start = (w->flags & NER_TOK_SENT_START) ? 2 : 0;
+
+	f[27] = bucket(bits, 27, (w->lex & NER_LEX_FLAGS) * 4 + start + (w->cap ? 1 : 0));
+	f[28] = bucket(bits, 28, w->lex >> NER_LEX_CLASS_SHIFT);
+}
+
+/* Of neighbour_features, those of the word lexicon: 29 and 31, or 30 and 32. */
+static void
+neighbour_lex_features(int bits, const TokInfo *nb, int next, uint32 *f)
+{
+	f[29 + next] = bucket(bits, 29 + next, nb->lex >> NER_LEX_CLASS_SHIFT);
+	f[31 + next] = bucket(bits, 31 + next, (nb->lex & NER_LEX_FLAGS) * 2 + (nb->cap ? 1 : 0));
+}
+
+/*
+ * The features of a token that depend on its own word only (its bytes and
+ * flags), into f[template]: the tagger caches their weights per word.
+ * Feature k of a token is template k (0..32), so sentence_features and the
+ * cached path (WordCache) agree on every bucket.
+ */
+static void
+word_features(int bits, bool v2, const TokInfo *w, uint32 *f)
+{
+	int			start = (w->flags & NER_TOK_SENT_START) ? 2 : 0;
+
+	f[0] = bucket(bits, 0, 0);
+	f[1] = bucket(bits, 1, w->lower);
+	f[2] = bucket(bits, 2, w->raw);
+	f[3] = bucket(bits, 3, w->shape);
+	for (int j = 0; j < 3; j++)
+		f[13 + j] = bucket(bits, 13 + j, w->pre[j]);
+	for (int j = 0; j < 4; j++)
+		f[16 + j] = bucket(bits, 16 + j, w->suf[j]);
+	f[20] = bucket(bits, 20, start + (w->cap ? 1 : 0));
+	f[25] = bucket(bits, 25, Min(w->nchars, 12) * 2 + (w->cap ? 1 : 0));
+	f[26] = bucket(bits, 26, w->flags & ~NER_TOK_SENT_START);
+	if (v2)
+		word_lex_features(bits, w, f);
+}
+
+/*
+ * The features a word gives its neighbour: next = 0, the token after it
+ * (templates 4, 8, 29, 31, where it is p1), next = 1, the token before it
+ * (templates 5, 9, 30, 32, where it is n1).
+ */
+static void
+neighbour_features(int bits, bool v2, const TokInfo *nb, int next, uint32 *f)
+{
+	f[4 + next] = bucket(bits, 4 + next, nb->lower);
+	f[8 + next] = bucket(bits, 8 + next, nb->shape);
+	if (v2)
+		neighbour_lex_features(bits, nb, next, f);
+}
+
+/*
+ * The features of a token that depend on its neighbours' words together
+ * with its own, or on the gazetteer phrases around it: templates 10, 11,
+ * 12, 21, 22, 23, 24 into f[template].
+ */
+static void
+context_features(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n1, uint32 *f)
+{
+	f[10] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
+	f[11] = bucket(bits, 11, pair(p1->lower, w->lower));
+	f[12] = bucket(bits, 12, pair(w->lower, n1->lower));
+	f[21] = bucket(bits, 21, w->gaz_begin * 256 + w->gaz_inside);
+	f[22] = bucket(bits, 22, p1->gaz_inside * 256 + n1->gaz_inside);
+	f[23] = bucket(bits, 23, pair(p1->lower, w->shape));
+	f[24] = bucket(bits, 24, pair(w->shape, n1->lower));
+}
+
+/* The history key of a token (see History): its lower-cased word and capitalisation. */
+static uint64
+history_key(const TokInfo *w, unsigned char first)
+{
+	return w->cap ? HIST_KEY(w->lower) | HIST_CAPITAL :
+		(first >= 'a' && first <= 'z') || first >= 0x80 ? HIST_KEY(w->lower) : 0;
+}
+
 /*
  * The nfeat bucket numbers of every token of one sentence (tokens
  * toks[0..n) of s) into feats[n * nfeat].  Models of format version 1 have
- * the first NER_NFEAT_V1 features only.
+ * the first NER_NFEAT_V1 features only.  Training reads them; tagging
+ * goes through the word cache (WordCache) to the same buckets.
  */
 static void
 sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
@@ -223,6 +310,7 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	TokInfo    *ti = palloc(sizeof(TokInfo) * n);
+	bool		v2 = nfeat > NER_NFEAT_V1;
 
 	for (int i = 0; i < n; i++)
 		token_info(s, &toks[i], utf8, &ti[i]);
@@ -237,7 +325,7 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 			ti[i].gaz_inside = hits[i].inside;
 		}
 		pfree(hits);
-		if (nfeat > NER_NFEAT_V1)
+		if (v2)
 		{
 			uint32	   *lex = palloc(sizeof(uint32) * n);
 
@@ -256,51 +344,15 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 		const TokInfo *n1 = i + 1 < n ? &ti[i + 1] : boundary_info(true);
 		const TokInfo *n2 = i + 2 < n ? &ti[i + 2] : boundary_info(true);
 		uint32	   *f = feats + (Size) i * nfeat;
-		int			k = 0;
 
-		f[k++] = bucket(bits, 0, 0);
-		f[k++] = bucket(bits, 1, w->lower);
-		f[k++] = bucket(bits, 2, w->raw);
-		f[k++] = bucket(bits, 3, w->shape);
-		f[k++] = bucket(bits, 4, p1->lower);
-		f[k++] = bucket(bits, 5, n1->lower);
-		f[k++] = bucket(bits, 6, p2->lower);
-		f[k++] = bucket(bits, 7, n2->lower);
-		f[k++] = bucket(bits, 8, p1->shape);
-		f[k++] = bucket(bits, 9, n1->shape);
-		f[k++] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
-		f[k++] = bucket(bits, 11, pair(p1->lower, w->lower));
-		f[k++] = bucket(bits, 12, pair(w->lower, n1->lower));
-		for (int j = 0; j < 3; j++)
-			f[k++] = bucket(bits, 13 + j, w->pre[j]);
-		for (int j = 0; j < 4; j++)
-			f[k++] = bucket(bits, 16 + j, w->suf[j]);
-		f[k++] = bucket(bits, 20, ((w->flags & NER_TOK_SENT_START) ? 2 : 0) + (w->cap ? 1 : 0));
-		f[k++] = bucket(bits, 21, w->gaz_begin * 256 + w->gaz_inside);
-		f[k++] = bucket(bits, 22, p1->gaz_inside * 256 + n1->gaz_inside);
-		f[k++] = bucket(bits, 23, pair(p1->lower, w->shape));
-		f[k++] = bucket(bits, 24, pair(w->shape, n1->lower));
-		f[k++] = bucket(bits, 25, Min(w->nchars, 12) * 2 + (w->cap ? 1 : 0));
-		f[k++] = bucket(bits, 26, w->flags & ~NER_TOK_SENT_START);
-		if (nfeat > NER_NFEAT_V1)
-		{
-			uint32		wflags = w->lex & NER_LEX_FLAGS;
-
-			f[k++] = bucket(bits, 27, wflags * 4 + ((w->flags & NER_TOK_SENT_START) ? 2 : 0) + (w->cap ? 1 : 0));
-			f[k++] = bucket(bits, 28, w->lex >> NER_LEX_CLASS_SHIFT);
-			f[k++] = bucket(bits, 29, p1->lex >> NER_LEX_CLASS_SHIFT);
-			f[k++] = bucket(bits, 30, n1->lex >> NER_LEX_CLASS_SHIFT);
-			f[k++] = bucket(bits, 31, (p1->lex & NER_LEX_FLAGS) * 2 + (p1->cap ? 1 : 0));
-			f[k++] = bucket(bits, 32, (n1->lex & NER_LEX_FLAGS) * 2 + (n1->cap ? 1 : 0));
-		}
-		Assert(k == nfeat);
+		word_features(bits, v2, w, f);
+		neighbour_features(bits, v2, p1, 0, f);
+		neighbour_features(bits, v2, n1, 1, f);
+		f[6] = bucket(bits, 6, p2->lower);
+		f[7] = bucket(bits, 7, n2->lower);
+		context_features(bits, w, p1, n1, f);
 		if (keys)
-		{
-			unsigned char c = (unsigned char) s[toks[i].start];
-
-			keys[i] = w->cap ? HIST_KEY(w->lower) | HIST_CAPITAL :
-				(c >= 'a' && c <= 'z') || c >= 0x80 ? HIST_KEY(w->lower) : 0;
-		}
+			keys[i] = history_key(w, (unsigned char) s[toks[i].start]);
 	}
 	pfree(ti);
 }
@@ -415,8 +467,8 @@ history_slot(const History *h, uint64 key)
 }
 
 /*
- * The history features of a sentence's tokens (keys from
- * sentence_features) into dyn[n * NER_NHIST]: the majority tag class of the
+ * The history features of a sentence's tokens (their history_key values)
+ * into dyn[n * NER_NHIST]: the majority tag class of the
  * word's earlier occurrences (0: none, 1: O, 2 + k: label k), alone and
  * with the token's sentence-start flag.
  */
@@ -505,6 +557,11 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
  * One pass over the bytes, no tokenizing.
  */
 #define NER_PROSE_MIN 100
+/* The bytes text_domain looks at, as bits of c (c < 64) and c - 64 */
+#define NER_DOMAIN_LOW ((UINT64CONST(1) << '#') | (UINT64CONST(1) << '.') | \
+						(UINT64CONST(1) << '!') | (UINT64CONST(1) << '?'))
+#define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
+						 (UINT64CONST(1) << ('w' - 64)))
 
 static int
 text_domain(const char *s, int len)
@@ -516,8 +573,13 @@ text_domain(const char *s, int len)
 	for (int i = 0; i < len; i++)
 	{
 		char		c = s[i];
-		bool		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
+		bool		after_space;
 
+		/* most bytes are none of @ # h w . ! ?: one test */
+		if ((unsigned char) c >= 0x80 ||
+			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
+			continue;
+		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
 		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
 			isalnum((unsigned char) s[i + 1]))
 			return 1;
@@ -578,21 +640,34 @@ emissions(const float *weights, int T, int nfeat, const uint32 *feats, int n, fl
 }
 
 /*
- * emissions() over 16-bit weights, as tagging uses them (half the cache
- * lines of f32), summed exactly in acc[n * T].
+ * Tags of the default model (4 labels): the loops below get this T as a
+ * constant, so the compiler unrolls and vectorizes them; other models run
+ * the same code with T a variable.
  */
-static void
-emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			bool add)
+#define NER_COMMON_T 9
+
+/* Tokens ahead whose weight rows emissions_q prefetches. */
+#define NER_PREFETCH_AHEAD 2
+
+/* emissions_q with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+emissions_q_t(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
+			  bool add)
 {
 	for (int i = 0; i < n; i++)
 	{
 		int32	   *e = acc + (Size) i * T;
 		const uint32 *f = feats + (Size) i * nfeat;
 
-		if (i + 1 < n)
+		if (i + NER_PREFETCH_AHEAD < n)
 			for (int k = 0; k < nfeat; k++)
-				__builtin_prefetch(weights + (Size) f[nfeat + k] * T);
+			{
+				const int16 *row = weights + (Size) f[NER_PREFETCH_AHEAD * nfeat + k] * T;
+
+				/* a row may straddle two cache lines */
+				__builtin_prefetch(row);
+				__builtin_prefetch(row + T - 1);
+			}
 		if (!add)
 			memset(e, 0, sizeof(int32) * T);
 		for (int k = 0; k < nfeat; k++)
@@ -606,55 +681,116 @@ emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, 
 }
 
 /*
- * Viterbi over emissions em[n * T] with transitions trans and the BIO
- * constraint; the best tags into tags[n].
+ * emissions() over 16-bit weights, as tagging uses them (half the cache
+ * lines of f32), summed exactly in acc[n * T].
  */
 static void
-viterbi(const float *trans, const bool *allowed, int T, const float *em, int n,
-		uint8 *tags)
+emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
+			bool add)
 {
-	float	   *delta = palloc(sizeof(float) * n * T);
-	uint8	   *back = palloc(sizeof(uint8) * n * T);
+	if (T == NER_COMMON_T)
+		emissions_q_t(weights, NER_COMMON_T, nfeat, feats, n, acc, add);
+	else
+		emissions_q_t(weights, T, nfeat, feats, n, acc, add);
+}
+
+/* Columns of a Viterbi table: T rounded up to 4 floats, a vector. */
+#define VT_COLS(T) (((T) + 3) & ~3)
+#define VT_MAX_COLS VT_COLS(1 + 2 * NER_MAX_LABELS)
+
+/*
+ * The transitions trans[(T + 1) * T] as Viterbi reads them: rows of
+ * VT_COLS(T) columns into vt[(T + 1) * VT_COLS(T)], with -infinity where
+ * allowed[] forbids the transition and in the padding.  A candidate of
+ * -infinity is never taken (Viterbi takes a strictly higher score than the
+ * best so far, which starts at -infinity), which is what skipping it does.
+ */
+static void
+viterbi_table(const float *trans, const bool *allowed, int T, float *vt)
+{
+	int			cols = VT_COLS(T);
+
+	for (int p = 0; p <= T; p++)
+		for (int t = 0; t < cols; t++)
+			vt[p * cols + t] = t < T && allowed[p * T + t] ? trans[p * T + t] : -INFINITY;
+}
+
+/* Four floats, or four int32 (lanes of a compare), as GCC and clang vectorize them. */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef int32 v4si __attribute__((vector_size(16)));
+
+/*
+ * viterbi() with T known to the compiler where the caller's is constant.
+ * For each tag t, the best previous tag p is the first of the highest
+ * delta[p] + vt[p][t]: the loop over p keeps, four tags t at a time, the
+ * best score so far and its p, replaced only by a strictly higher score,
+ * which is what a scan of p for each t finds.
+ */
+static pg_attribute_always_inline void
+viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
+{
+	const int	cols = VT_COLS(T);
+	float		delta[NER_MAX_SENTENCE * VT_MAX_COLS];
+	uint8		back[NER_MAX_SENTENCE * VT_MAX_COLS];
 	int			best = 0;
 
+	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
 	for (int t = 0; t < T; t++)
-		delta[t] = allowed[T * T + t] ? trans[T * T + t] + em[t] : -INFINITY;
+		delta[t] = vt[T * cols + t] + em[t];
 	for (int i = 1; i < n; i++)
 	{
+		const float *dp = delta + (i - 1) * cols;
+		float		bv[VT_MAX_COLS];
+		int32		bp[VT_MAX_COLS];
+
+		for (int c = 0; c < cols; c += 4)
+		{
+			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+			v4si		from = {0, 0, 0, 0};
+
+			for (int p = 0; p < T; p++)
+			{
+				v4sf		row,
+							v;
+				v4si		take;
+
+				memcpy(&row, vt + p * cols + c, sizeof(row));
+				v = dp[p] + row;
+				take = v > score;
+				score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
+				from = (take & p) | (~take & from);
+			}
+			memcpy(bv + c, &score, sizeof(score));
+			memcpy(bp + c, &from, sizeof(from));
+		}
 		for (int t = 0; t < T; t++)
 		{
-			float		bv = -INFINITY;
-			int			bp = 0;
-
-			/*
-			 * allowed[] is the BIO rule: I-X follows only B-X (t - 1) or I-X
-			 * (t), anything follows anything else, so two candidates or all.
-			 */
-			for (int p = TAG_IS_I(t) ? t - 1 : 0; p < (TAG_IS_I(t) ? t + 1 : T); p++)
-			{
-				float		v = delta[(i - 1) * T + p] + trans[p * T + t];
-
-				if (v > bv)
-				{
-					bv = v;
-					bp = p;
-				}
-			}
-			delta[i * T + t] = bv + em[i * T + t];
-			back[i * T + t] = bp;
+			delta[i * cols + t] = bv[t] + em[i * T + t];
+			back[i * cols + t] = bp[t];
 		}
 	}
 	for (int t = 1; t < T; t++)
-		if (delta[(n - 1) * T + t] > delta[(n - 1) * T + best])
+		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
 			best = t;
 	for (int i = n - 1; i >= 0; i--)
 	{
 		tags[i] = best;
 		if (i > 0)
-			best = back[i * T + best];
+			best = back[i * cols + best];
 	}
-	pfree(delta);
-	pfree(back);
+}
+
+/*
+ * Viterbi over emissions em[n * T] with the transitions of viterbi_table
+ * vt (the BIO constraint included); the best tags into tags[n].
+ */
+static void
+viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
+{
+	if (T == NER_COMMON_T)
+		viterbi_t(vt, NER_COMMON_T, em, n, tags);
+	else
+		viterbi_t(vt, T, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -819,6 +955,9 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		read_weights(&r, ((Size) 1 << m->bits) * T * m->ntables, m, cxt);
 	aiml_reader_finish(&r);
 	m->allowed = allowed_transitions(m->nlabels, cxt);
+	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * (T + 1) * VT_COLS(T));
+	viterbi_table(m->trans, m->allowed, T, m->vtrans);
+	m->cxt = cxt;
 	return m;
 }
 
@@ -926,38 +1065,438 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
 	}
 }
 
-/*
- * Tags one sentence whose features are known; with a history (models of
- * format version 2), adds its features first and the sentence's tags after.
- */
-static void
-tag_features(const NerModel *m, History *hist, const uint64 *keys, const uint32 *feats,
-			 int n, int domain, uint8 *tags, float *em, int32 *acc)
-{
-	const int16 *w = m->qweights + (m->ntables > 1 ? (Size) domain << m->bits : 0) * m->ntags;
+/* ---- the word cache ---- */
 
+/*
+ * Of a token's NER_NFEAT features, 24 depend on one word alone: the
+ * token's own word (its lower-cased and raw forms, shape, prefixes,
+ * suffixes, length, capitalisation, token flags, lexicon classes), and the
+ * word of each neighbour in a window of two.  Words repeat (a text of
+ * 10,000 tokens has a few thousand distinct words), so each backend keeps,
+ * per loaded model and weight table, the words it met last with their
+ * weight rows summed: once as the token itself and once in each neighbour
+ * role.  A token then costs five cached sums plus the rows of the features
+ * that need two words or the gazetteer (context_features) and the history:
+ * 12 instead of 38 random rows of a table larger than the cache.
+ *
+ * The cache is a table of 2^slot_bits entries (8192 for the default
+ * model; at most WC_MAX_BYTES unless that leaves fewer than 1024), one per
+ * word hash: a new word replaces the one in its slot.  The key is the
+ * word's bytes and token flags, compared in full, never the hash alone;
+ * the sums are int32 sums of the same int16 weights, exact in any order, so
+ * tagging gives bit for bit what summing every feature gives.  The words of
+ * a sentence that miss are prepared together (word_prepare), so that their
+ * lexicon, gazetteer and weight-row loads overlap.
+ *
+ * Training does not use it: its weights change after every sentence.
+ */
+#define WC_MAX_SLOT_BITS 13		/* at most 8192 words per cache */
+#define WC_MIN_SLOT_BITS 10
+#define WC_MAX_BYTES (2 * 1024 * 1024)	/* of entries, unless that is < 1024 */
+#define WC_MAXLEN 24			/* longer tokens (URLs, UUIDs) are not kept */
+#define WC_NCONTEXT 7			/* context_features */
+
+/* The roles of a word, each a T-vector of an entry's sums. */
+typedef enum WordRole
+{
+	WC_OWN,						/* the token's own word */
+	WC_AS_P1,					/* the word before a token */
+	WC_AS_N1,					/* the word after a token */
+	WC_AS_P2,					/* two before */
+	WC_AS_N2,					/* two after */
+	WC_NROLES
+} WordRole;
+
+/* Templates of each role: the first nv1 of them in version 1 models. */
+static const struct
+{
+	int			nv1;
+	int			nv2;
+	uint8		templates[16];
+}			wc_roles[WC_NROLES] = {
+	{14, 16, {0, 1, 2, 3, 13, 14, 15, 16, 17, 18, 19, 20, 25, 26, 27, 28}},
+	{2, 4, {4, 8, 29, 31}},
+	{2, 4, {5, 9, 30, 32}},
+	{1, 1, {6}},
+	{1, 1, {7}},
+};
+
+/* A cached word: its key, what the context features need, its sums. */
+typedef struct WordEntry
+{
+	uint64		hash;			/* word_hash; 0: an empty slot */
+	uint64		lower;			/* TokInfo's lower and shape */
+	uint64		shape;
+	uint64		key;			/* history_key */
+	NerGazWord	gaz;			/* the word alone in the gazetteer */
+	uint8		len;
+	uint8		flags;			/* NerToken's flags */
+	char		bytes[WC_MAXLEN];
+	int32		sums[FLEXIBLE_ARRAY_MEMBER];	/* WC_NROLES * T */
+} WordEntry;
+
+/*
+ * What a word's entry needs of the tables: its own hashes, the keys of
+ * the lexicon and the gazetteer with their slots prefetched, and the
+ * features that need no lexicon with their weight rows prefetched, so that
+ * the misses of a sentence wait for memory together.
+ */
+typedef struct WordPrep
+{
+	TokInfo		ti;
+	uint64		lexkey;
+	NerGazWord	gaz;
+	uint32		f[NER_NFEAT];	/* the features of all roles, by template */
+} WordPrep;
+
+/*
+ * The cache of one weight table of a loaded model, in the model's memory
+ * context, with the workspace of a sentence, so tagging allocates nothing
+ * per row or sentence.
+ */
+typedef struct WordCache
+{
+	int			T;
+	int			bits;
+	bool		v2;				/* features of format version 2 */
+	bool		use_gaz;
+	const int16 *w;				/* the table's weights */
+	Size		stride;			/* bytes per entry */
+	int			slot_bits;		/* 2^slot_bits entries */
+	char	   *slots;
+	WordEntry  *scratch;		/* the entry of a word too long to keep */
+	int32	   *edge;			/* WC_NROLES * T: "<s>" as p1 and p2, "</s>" as n1 and n2 */
+	/* workspace of one sentence */
+	uint64	   *hashes;			/* NER_MAX_SENTENCE each */
+	uint64	   *keys;
+	bool	   *prepared;		/* a word missing, prepared in prep */
+	WordPrep   *prep;
+	TokInfo    *ti;
+	NerGazWord *gaz;
+	NerGazHit  *hits;
+	uint32	   *feats;			/* NER_MAX_SENTENCE * (WC_NCONTEXT + NER_NHIST) */
+	uint32	   *dyn;			/* NER_MAX_SENTENCE * NER_NHIST */
+	int32	   *acc;			/* NER_MAX_SENTENCE * T */
+	float	   *em;
+} WordCache;
+
+/* The slot of a word_hash h: its top bits. */
+#define WC_SLOT(wc, h) \
+	((WordEntry *) ((wc)->slots + (Size) ((h) >> (64 - (wc)->slot_bits)) * (wc)->stride))
+
+/* Hash of a token's bytes and flags, eight bytes a step; never 0. */
+static inline uint64
+word_hash(const char *p, int n, int flags)
+{
+	uint64		h = NER_HASH_INIT ^ ((uint64) n << 8 | flags);
+
+	for (int i = 0; i < n; i += 8)
+	{
+		uint64		c = 0;
+
+		memcpy(&c, p + i, Min(8, n - i));
+		h = (h ^ c) * UINT64CONST(0x9E3779B97F4A7C15);
+		h ^= h >> 32;
+	}
+	return ner_mix64(h) | 1;
+}
+
+/* role_sums with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
+{
+	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
+
+	memset(out, 0, sizeof(int32) * T);
+	for (int k = 0; k < nt; k++)
+	{
+		const int16 *row = wc->w + (Size) f[wc_roles[role].templates[k]] * T;
+
+		for (int t = 0; t < T; t++)
+			out[t] += row[t];
+	}
+}
+
+/* out[T] = the sum of the weight rows of role's templates in f[template]. */
+static void
+role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
+{
+	if (wc->T == NER_COMMON_T)
+		role_sums_t(wc, NER_COMMON_T, role, f, out);
+	else
+		role_sums_t(wc, wc->T, role, f, out);
+}
+
+/* Prepares wp for the word of token tok of s (word_fill finishes it). */
+static void
+word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
+{
+	const char *p = s + tok->start;
+	int			n = tok->end - tok->start;
+
+	token_info(s, tok, utf8, &wp->ti);
+	memset(&wp->gaz, 0, sizeof(wp->gaz));
+	wp->lexkey = 0;
+	if (wc->use_gaz)
+	{
+		ner_gazetteer_word_hash(p, n, &wp->gaz);
+		if (wc->v2)
+			wp->lexkey = ner_lexicon_key(p, n);
+	}
+	word_features(wc->bits, false, &wp->ti, wp->f);
+	neighbour_features(wc->bits, false, &wp->ti, 0, wp->f);
+	neighbour_features(wc->bits, false, &wp->ti, 1, wp->f);
+	wp->f[6] = bucket(wc->bits, 6, wp->ti.lower);
+	wp->f[7] = bucket(wc->bits, 7, wp->ti.lower);
+	for (int r = 0; r < WC_NROLES; r++)
+		for (int k = 0; k < wc_roles[r].nv1; k++)
+			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
+}
+
+/* Fills e (all but its key) for the word of token tok of s, prepared in wp. */
+static void
+word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, WordPrep *wp)
+{
+	TokInfo    *ti = &wp->ti;
+	uint32	   *f = wp->f;
+
+	e->gaz = wp->gaz;
+	if (wc->use_gaz)
+	{
+		ner_gazetteer_word_types(&e->gaz);
+		if (wc->v2)
+			ti->lex = ner_lexicon_probe(wp->lexkey);
+	}
+	if (wc->v2)
+	{
+		word_lex_features(wc->bits, ti, f);
+		neighbour_lex_features(wc->bits, ti, 0, f);
+		neighbour_lex_features(wc->bits, ti, 1, f);
+		for (int r = 0; r < WC_NROLES; r++)
+			for (int k = wc_roles[r].nv1; k < wc_roles[r].nv2; k++)
+				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
+	}
+	for (int r = 0; r < WC_NROLES; r++)
+		role_sums(wc, r, f, e->sums + r * wc->T);
+	e->lower = ti->lower;
+	e->shape = ti->shape;
+	e->key = history_key(ti, (unsigned char) s[tok->start]);
+}
+
+/* The cache of m's weight table domain, made at its first use. */
+static WordCache *
+word_cache(const NerModel *m, int domain)
+{
+	/* the caches are the only part of a loaded model that tagging changes */
+	NerModel   *mm = (NerModel *) m;
+	WordCache  *wc = mm->wcache[domain];
+	MemoryContext old;
+	uint32		f[NER_NFEAT];
+	int			T = m->ntags;
+
+	if (wc != NULL)
+		return wc;
+	old = MemoryContextSwitchTo(mm->cxt);
+	wc = palloc0(sizeof(WordCache));
+	wc->T = T;
+	wc->bits = m->bits;
+	wc->v2 = m->nfeat > NER_NFEAT_V1;
+	wc->use_gaz = (m->flags & NER_FLAG_GAZETTEER) != 0;
+	wc->w = m->qweights + ((Size) domain << m->bits) * T;
+	wc->stride = TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * T);
+	wc->slot_bits = WC_MAX_SLOT_BITS;
+	while (wc->slot_bits > WC_MIN_SLOT_BITS && (wc->stride << wc->slot_bits) > WC_MAX_BYTES)
+		wc->slot_bits--;
+	wc->slots = palloc0(wc->stride << wc->slot_bits);
+	wc->scratch = palloc0(wc->stride);
+	wc->edge = palloc0(sizeof(int32) * WC_NROLES * T);
+	neighbour_features(wc->bits, wc->v2, boundary_info(false), 0, f);
+	f[6] = bucket(wc->bits, 6, boundary_info(false)->lower);
+	role_sums(wc, WC_AS_P1, f, wc->edge + WC_AS_P1 * T);
+	role_sums(wc, WC_AS_P2, f, wc->edge + WC_AS_P2 * T);
+	neighbour_features(wc->bits, wc->v2, boundary_info(true), 1, f);
+	f[7] = bucket(wc->bits, 7, boundary_info(true)->lower);
+	role_sums(wc, WC_AS_N1, f, wc->edge + WC_AS_N1 * T);
+	role_sums(wc, WC_AS_N2, f, wc->edge + WC_AS_N2 * T);
+	wc->hashes = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
+	wc->keys = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
+	wc->prepared = palloc(sizeof(bool) * NER_MAX_SENTENCE);
+	wc->prep = palloc(sizeof(WordPrep) * NER_MAX_SENTENCE);
+	wc->ti = palloc0(sizeof(TokInfo) * NER_MAX_SENTENCE);
+	wc->gaz = palloc(sizeof(NerGazWord) * NER_MAX_SENTENCE);
+	wc->hits = palloc0(sizeof(NerGazHit) * NER_MAX_SENTENCE);
+	wc->feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * (WC_NCONTEXT + NER_NHIST));
+	wc->dyn = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NHIST);
+	wc->acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * T);
+	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
+	MemoryContextSwitchTo(old);
+	mm->wcache[domain] = wc;
+	return wc;
+}
+
+/* Whether e holds the word of token tok of s, whose word_hash is h. */
+static inline bool
+word_matches(const WordEntry *e, const char *s, const NerToken *tok, uint64 h)
+{
+	int			n = tok->end - tok->start;
+
+	return e->hash == h && e->len == n && e->flags == tok->flags &&
+		memcmp(e->bytes, s + tok->start, n) == 0;
+}
+
+/*
+ * The cached entry of token tok of s whose word_hash is h, filled if
+ * missing, from wp when the caller prepared it, else prepared here.
+ */
+static const WordEntry *
+word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool utf8,
+			WordPrep *wp)
+{
+	int			n = tok->end - tok->start;
+	WordPrep	own;
+	WordEntry  *e = n <= WC_MAXLEN ? WC_SLOT(wc, h) : wc->scratch;
+
+	if (e != wc->scratch && word_matches(e, s, tok, h))
+		return e;
+	if (wp == NULL)
+	{
+		word_prepare(wc, s, tok, utf8, &own);
+		wp = &own;
+	}
+	if (e == wc->scratch)
+	{
+		word_fill(wc, e, s, tok, wp);
+		return e;
+	}
+	/* empty while it is filled: an error in between leaves no half entry */
+	e->hash = 0;
+	word_fill(wc, e, s, tok, wp);
+	e->len = n;
+	e->flags = tok->flags;
+	memcpy(e->bytes, s + tok->start, n);
+	e->hash = h;
+	return e;
+}
+
+/* acc[T] += v[T] */
+static inline void
+add_sums(int32 *acc, const int32 *v, int T)
+{
+	for (int t = 0; t < T; t++)
+		acc[t] += v[t];
+}
+
+/* tag_sentence with T known to the compiler where the caller's is constant. */
+static pg_attribute_always_inline void
+tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
+			   const NerToken *toks, int n, uint8 *tags)
+{
+	int32	   *acc = wc->acc;
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+	int			nf = WC_NCONTEXT + (hist ? NER_NHIST : 0);
+
+	for (int i = 0; i < n; i++)
+	{
+		int			len = toks[i].end - toks[i].start;
+		const char *e;
+
+		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
+		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
+		for (Size b = 0; b < wc->stride; b += 64)
+			__builtin_prefetch(e + b);
+	}
+	/* the words missing, prepared together so that their table probes overlap */
+	for (int i = 0; i < n; i++)
+	{
+		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
+			!word_matches(WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
+						  wc->hashes[i]);
+		if (wc->prepared[i])
+			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
+	}
+	memset(acc, 0, sizeof(int32) * n * T);
+	for (int i = 0; i < n; i++)
+	{
+		const WordEntry *e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8,
+										 wc->prepared[i] ? &wc->prep[i] : NULL);
+
+		add_sums(acc + i * T, e->sums + WC_OWN * T, T);
+		if (i + 1 < n)
+			add_sums(acc + (i + 1) * T, e->sums + WC_AS_P1 * T, T);
+		if (i + 2 < n)
+			add_sums(acc + (i + 2) * T, e->sums + WC_AS_P2 * T, T);
+		if (i > 0)
+			add_sums(acc + (i - 1) * T, e->sums + WC_AS_N1 * T, T);
+		if (i > 1)
+			add_sums(acc + (i - 2) * T, e->sums + WC_AS_N2 * T, T);
+		wc->ti[i].lower = e->lower;
+		wc->ti[i].shape = e->shape;
+		wc->gaz[i] = e->gaz;
+		wc->keys[i] = e->key;
+	}
+	add_sums(acc, wc->edge + WC_AS_P1 * T, T);
+	add_sums(acc, wc->edge + WC_AS_P2 * T, T);
+	if (n > 1)
+		add_sums(acc + T, wc->edge + WC_AS_P2 * T, T);
+	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N1 * T, T);
+	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N2 * T, T);
+	if (n > 1)
+		add_sums(acc + (n - 2) * T, wc->edge + WC_AS_N2 * T, T);
+
+	if (wc->use_gaz)
+		ner_gazetteer_lookup_words(s, toks, wc->gaz, n, wc->hits);
+	for (int i = 0; i < n; i++)
+	{
+		TokInfo    *w = &wc->ti[i];
+
+		w->gaz_begin = wc->use_gaz ? wc->hits[i].begin : 0;
+		w->gaz_inside = wc->use_gaz ? wc->hits[i].inside : 0;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const TokInfo *p1 = i > 0 ? &wc->ti[i - 1] : boundary_info(false);
+		const TokInfo *n1 = i + 1 < n ? &wc->ti[i + 1] : boundary_info(true);
+		uint32		f[NER_NFEAT];
+		uint32	   *out = wc->feats + i * nf;
+
+		context_features(wc->bits, &wc->ti[i], p1, n1, f);
+		out[0] = f[10];
+		out[1] = f[11];
+		out[2] = f[12];
+		out[3] = f[21];
+		out[4] = f[22];
+		out[5] = f[23];
+		out[6] = f[24];
+	}
 	if (hist)
 	{
-		/* one pass over static and history features, so both are prefetched */
-		uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
-		uint32		all[NER_MAX_SENTENCE * (NER_NFEAT + NER_NHIST)];
-		int			nf = m->nfeat + NER_NHIST;
-
-		history_features(hist, m->bits, keys, n, dyn);
+		history_features(hist, wc->bits, wc->keys, n, wc->dyn);
 		for (int i = 0; i < n; i++)
-		{
-			memcpy(all + i * nf, feats + i * m->nfeat, sizeof(uint32) * m->nfeat);
-			memcpy(all + i * nf + m->nfeat, dyn + i * NER_NHIST, sizeof(uint32) * NER_NHIST);
-		}
-		emissions_q(w, m->ntags, nf, all, n, acc, false);
+			memcpy(wc->feats + i * nf + WC_NCONTEXT, wc->dyn + i * NER_NHIST,
+				   sizeof(uint32) * NER_NHIST);
 	}
-	else
-		emissions_q(w, m->ntags, m->nfeat, feats, n, acc, false);
-	for (int i = 0; i < n * m->ntags; i++)
-		em[i] = (float) (acc[i] * m->qscale);
-	viterbi(m->trans, m->allowed, m->ntags, em, n, tags);
+	emissions_q(wc->w, T, nf, wc->feats, n, acc, true);
+	for (int i = 0; i < n * T; i++)
+		wc->em[i] = (float) (acc[i] * m->qscale);
+	viterbi(m->vtrans, T, wc->em, n, tags);
 	if (hist)
-		history_add(hist, keys, tags, n);
+		history_add(hist, wc->keys, tags, n);
+}
+
+/*
+ * Tags one sentence, tokens toks[0..n) of s, into tags[n] through the word
+ * cache wc; leaves the emission scores in wc->em.  With a history (models
+ * of format version 2), adds its features first and the sentence's tags
+ * after.
+ */
+static void
+tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
+			 const NerToken *toks, int n, uint8 *tags)
+{
+	if (wc->T == NER_COMMON_T)
+		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+	else
+		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
@@ -972,31 +1511,21 @@ void
 ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *arg)
 {
 	NerTokenizer tz;
-	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
-	uint32	   *feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NFEAT);
-	float	   *em = palloc(sizeof(float) * NER_MAX_SENTENCE * m->ntags);
-	int32	   *acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * m->ntags);
-	uint64		keys[NER_MAX_SENTENCE];
+	NerToken	toks[NER_MAX_SENTENCE];
 	uint8		tags[NER_MAX_SENTENCE];
 	History    *hist = model_history(m);
-	int			domain = m->ntables > 1 ? text_domain(s, len) : 0;
+	WordCache  *wc = word_cache(m, m->ntables > 1 ? text_domain(s, len) : 0);
 	int			n;
 	int			count = 0;
 
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
-		sentence_features(m->bits, m->nfeat, (m->flags & NER_FLAG_GAZETTEER) != 0, s, toks, n,
-						  feats, keys);
-		tag_features(m, hist, keys, feats, n, domain, tags, em, acc);
-		emit_spans(m, toks, n, tags, em, sink, arg);
+		tag_sentence(m, wc, hist, s, toks, n, tags);
+		emit_spans(m, toks, n, tags, wc->em, sink, arg);
 		if (++count % 1024 == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(toks);
-	pfree(feats);
-	pfree(em);
-	pfree(acc);
 	if (hist)
 		history_release(hist);
 }
@@ -1627,6 +2156,7 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 	int			dom = st->domain;
 	int			wrong = 0;
 	uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
+	float		vt[(1 + 2 * NER_MAX_LABELS + 1) * VT_MAX_COLS];
 
 	emissions(p->w, T, NER_NFEAT, st->feats, st->n, em, false);
 	history_features(hist, p->bits, st->keys, st->n, dyn);
@@ -1636,7 +2166,8 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 		emissions(p->dw[dom], T, NER_NFEAT, st->feats, st->n, em, true);
 		emissions(p->dw[dom], T, NER_NHIST, dyn, st->n, em, true);
 	}
-	viterbi(p->tr, allowed, T, em, st->n, pred);
+	viterbi_table(p->tr, allowed, T, vt);
+	viterbi(vt, T, em, st->n, pred);
 	history_add(hist, st->keys, pred, st->n);
 	for (int i = 0; i < st->n; i++)
 	{
@@ -2081,14 +2612,10 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 {
 	EvalCounts *ec = arg;
 	const NerModel *m = ec->m;
-	uint32	   *feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NFEAT);
-	float	   *em = palloc(sizeof(float) * NER_MAX_SENTENCE * m->ntags);
-	int32	   *acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * m->ntags);
-	uint64		keys[NER_MAX_SENTENCE];
 	uint8		pred[NER_MAX_SENTENCE];
 	uint8		gold[NER_MAX_SENTENCE];
 	History    *hist = model_history(m);
-	int			domain = m->ntables > 1 ? text_domain(doc->text.data, doc->text.len) : 0;
+	WordCache  *wc = word_cache(m, m->ntables > 1 ? text_domain(doc->text.data, doc->text.len) : 0);
 
 	for (int i = 0; i < doc->n;)
 	{
@@ -2101,9 +2628,7 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 		while (j < doc->n && j - i < NER_MAX_SENTENCE &&
 			   !(doc->toks[j].flags & NER_TOK_SENT_START))
 			j++;
-		sentence_features(m->bits, m->nfeat, (m->flags & NER_FLAG_GAZETTEER) != 0, doc->text.data,
-						  doc->toks + i, j - i, feats, keys);
-		tag_features(m, hist, keys, feats, j - i, domain, pred, em, acc);
+		tag_sentence(m, wc, hist, doc->text.data, doc->toks + i, j - i, pred);
 		memcpy(gold, doc->tags + i, j - i);
 		if (TAG_IS_I(gold[0]))
 			gold[0]--;
@@ -2112,9 +2637,6 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 		count_matches(ec, gs, ng, ps, np);
 		i = j;
 	}
-	pfree(feats);
-	pfree(em);
-	pfree(acc);
 	if (hist)
 		history_release(hist);
 }

@@ -116,12 +116,25 @@ typedef struct NerGazHit
 #define NER_LEX_CLASS_SHIFT 16
 
 extern uint32 ner_lexicon_lookup(const char *word, int len);
+extern uint64 ner_lexicon_key(const char *word, int len);
+extern uint32 ner_lexicon_probe(uint64 key);
 extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
 									  uint32 *out);
+
+/* A word alone in the gazetteer: its phrase hash and types (opaque). */
+typedef struct NerGazWord
+{
+	uint64		hash;
+	uint16		types;
+} NerGazWord;
 
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
 extern const bool *ner_gazetteer_span_starts(void);
+extern void ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw);
+extern void ner_gazetteer_word_types(NerGazWord *gw);
+extern void ner_gazetteer_lookup_words(const char *s, const NerToken *toks,
+									   const NerGazWord *words, int n, NerGazHit *hits);
 extern char *ner_data_directory(const char *sub);
 
 /* ---- the tagger ---- */

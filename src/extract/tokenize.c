@@ -57,49 +57,54 @@ typedef enum CharClass
 	CC_OTHER
 } CharClass;
 
-#define CC_ASCII(c) \
-	((c) == '\n' || (c) == '\r' ? CC_NEWLINE : \
-	 (c) == ' ' || (c) == '\t' || (c) == '\f' || (c) == '\v' ? CC_SPACE : \
-	 ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || (c) == '_' ? CC_ALPHA : \
-	 (c) >= '0' && (c) <= '9' ? CC_DIGIT : \
-	 (c) == '\'' ? CC_APOS : (c) == '-' ? CC_HYPHEN : CC_OTHER)
-#define CC_ROW(b) CC_ASCII(b), CC_ASCII(b + 1), CC_ASCII(b + 2), CC_ASCII(b + 3), \
-	CC_ASCII(b + 4), CC_ASCII(b + 5), CC_ASCII(b + 6), CC_ASCII(b + 7)
+/*
+ * Class of each ASCII character, and whether it may be in the local part
+ * of an e-mail address (isalnum() of the backend's locale, or . _ % + -),
+ * filled at the first ner_tokenizer_init: the tokenizer asks at every
+ * character, and most are ASCII.
+ */
+static uint8 ascii_class[128];
+static bool ascii_email_local[128];	/* is_email_local */
+static bool ascii_class_done = false;
 
-/* Classes of the ASCII characters, the tokenizer's every step. */
-static const uint8 ascii_class[128] = {
-	CC_ROW(0), CC_ROW(8), CC_ROW(16), CC_ROW(24), CC_ROW(32), CC_ROW(40), CC_ROW(48),
-	CC_ROW(56), CC_ROW(64), CC_ROW(72), CC_ROW(80), CC_ROW(88), CC_ROW(96), CC_ROW(104),
-	CC_ROW(112), CC_ROW(120)
-};
+/* Fills ascii_class. */
+static void
+ascii_class_init(void)
+{
+	for (int c = 0; c < 128; c++)
+	{
+		CharClass	cc = CC_OTHER;
 
-static CharClass char_class_non_ascii(const char *p, int remain, bool utf8, int *clen);
+		if (c == '\n' || c == '\r')
+			cc = CC_NEWLINE;
+		else if (c == ' ' || c == '\t' || c == '\f' || c == '\v')
+			cc = CC_SPACE;
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+			cc = CC_ALPHA;
+		else if (c >= '0' && c <= '9')
+			cc = CC_DIGIT;
+		else if (c == '\'')
+			cc = CC_APOS;
+		else if (c == '-')
+			cc = CC_HYPHEN;
+		ascii_class[c] = (uint8) cc;
+		ascii_email_local[c] = isalnum(c) || c == '.' || c == '_' || c == '%' ||
+			c == '+' || c == '-';
+	}
+	ascii_class_done = true;
+}
 
 /*
- * Class and byte length of the character at p.  Outside UTF-8 every
+ * char_class of a character that is not ASCII.  Outside UTF-8 every
  * non-ASCII character counts as a letter.  In UTF-8, the symbol and
  * punctuation blocks (general punctuation, arrows, emoji...) are not letters,
  * so "word—word" and emoji split as they should.
  */
-static inline CharClass
-char_class(const char *p, int remain, bool utf8, int *clen)
-{
-	unsigned char c = (unsigned char) *p;
-
-	if (c < 0x80)
-	{
-		*clen = 1;
-		return (CharClass) ascii_class[c];
-	}
-	return char_class_non_ascii(p, remain, utf8, clen);
-}
-
-static CharClass
-char_class_non_ascii(const char *p, int remain, bool utf8, int *clen)
+static pg_noinline CharClass
+char_class_mb(const char *p, int remain, bool utf8, int *clen)
 {
 	pg_wchar	cp;
 
-	*clen = 1;
 	if (!utf8)
 	{
 		*clen = Min(pg_mblen(p), remain);
@@ -120,6 +125,20 @@ char_class_non_ascii(const char *p, int remain, bool utf8, int *clen)
 		cp >= 0x1F000)
 		return CC_OTHER;
 	return CC_ALPHA;
+}
+
+/* Class and byte length of the character at p. */
+static inline CharClass
+char_class(const char *p, int remain, bool utf8, int *clen)
+{
+	unsigned char c = (unsigned char) *p;
+
+	if (likely(c < 0x80))
+	{
+		*clen = 1;
+		return (CharClass) ascii_class[c];
+	}
+	return char_class_mb(p, remain, utf8, clen);
 }
 
 /* True when the character at p is an upper-case letter (Latin, Greek, Cyrillic). */
@@ -182,6 +201,8 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->pos = 0;
 	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	tz->next_starts_sentence = true;
+	if (!ascii_class_done)
+		ascii_class_init();
 	tz->have_pending = false;
 	tz->next_at = -1;
 }
@@ -218,11 +239,14 @@ scan_url(const char *p, int remain)
 }
 
 /* Characters of the local part of an e-mail address. */
-static bool
+static inline bool
 is_email_local(char c)
 {
-	return isalnum((unsigned char) c) || c == '.' || c == '_' || c == '%' ||
-		c == '+' || c == '-';
+	unsigned char u = (unsigned char) c;
+
+	if (u < 0x80)
+		return ascii_email_local[u];
+	return isalnum(u);
 }
 
 /* An e-mail address starting at p: local@domain.tld, else 0. */
@@ -717,6 +741,24 @@ ner_lexicon_lookup(const char *word, int len)
 	return lex_probe(lex_get_table(), lex_key(word, len));
 }
 
+/* The lexicon key of a word, its table slot prefetched for ner_lexicon_probe. */
+uint64
+ner_lexicon_key(const char *word, int len)
+{
+	const LexTable *t = lex_get_table();
+	uint64		key = lex_key(word, len);
+
+	__builtin_prefetch(t->slots + ((uint32) key & t->mask));
+	return key;
+}
+
+/* ner_lexicon_lookup of the word of a ner_lexicon_key. */
+uint32
+ner_lexicon_probe(uint64 key)
+{
+	return lex_probe(lex_get_table(), key);
+}
+
 /*
  * ner_lexicon_lookup of tokens toks[0..n) of s into out[n]: all slots are
  * prefetched first, so the table's cache misses overlap.
@@ -753,34 +795,74 @@ ner_gazetteer_span_starts(void)
 }
 
 /*
- * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
- * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.
+ * The phrase hash of one word alone into gw, its table slot prefetched for
+ * ner_gazetteer_word_types.
  */
 void
-ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits)
+ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
+{
+	const GazTable *g = gaz_get_table();
+
+	gw->hash = phrase_step(NER_HASH_INIT, p, n);
+	gw->types = 0;
+	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+}
+
+/* The gazetteer's types of the word of ner_gazetteer_word_hash, into gw. */
+void
+ner_gazetteer_word_types(NerGazWord *gw)
+{
+	gw->types = gaz_get(gaz_get_table(), gw->hash);
+}
+
+/*
+ * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
+ * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.  With
+ * words (ner_gazetteer_word of each token, as the tagger caches them), only
+ * phrases of two tokens or more need hashing and probing.
+ */
+void
+ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord *words,
+						   int n, NerGazHit *hits)
 {
 	const GazTable *g = gaz_get_table();
 
 	memset(hits, 0, sizeof(NerGazHit) * n);
 	for (int i = 0; i < n; i++)
 	{
-		uint64		h = NER_HASH_INIT;
+		uint64		h;
+		uint16		t;
 
-		for (int k = 0; k < NER_GAZ_MAX_WORDS && i + k < n; k++)
+		if (words)
 		{
-			uint16		t;
-
-			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			h = words[i].hash;
+			t = words[i].types;
+		}
+		else
+		{
+			h = phrase_step(NER_HASH_INIT, s + toks[i].start, toks[i].end - toks[i].start);
 			t = gaz_get(g, h);
+		}
+		for (int k = 0;;)
+		{
 			if (t & ~GAZ_PREFIX)
 			{
 				hits[i].begin = (uint8) (t & ~GAZ_PREFIX);
 				hits[i].length = k + 1;
 			}
-			if (!(t & GAZ_PREFIX))
+			if (!(t & GAZ_PREFIX) || ++k == NER_GAZ_MAX_WORDS || i + k == n)
 				break;			/* no longer phrase starts with these tokens */
+			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
+			t = gaz_get(g, h);
 		}
 		for (int k = 0; k < hits[i].length; k++)
 			hits[i + k].inside |= hits[i].begin;
 	}
+}
+
+/* ner_gazetteer_lookup_words, every token hashed here. */
+void
+ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits)
+{
+	ner_gazetteer_lookup_words(s, toks, NULL, n, hits);
 }
