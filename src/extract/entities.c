@@ -2336,64 +2336,90 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
  * tokens is looked up whole, one with few token by token, each with the
  * tokens a phrase starting there can have (about 10 probes).
  */
+typedef struct GazetteerPass
+{
+	Candidates *c;
+	const bool *span_starts;	/* ner_gazetteer_span_starts() */
+	bool		utf8;
+	NerGazHit	hits[NER_MAX_SENTENCE];
+	bool		wanted[NER_MAX_SENTENCE];
+} GazetteerPass;
+
+static GazetteerPass *
+gazetteer_pass(Candidates *c)
+{
+	GazetteerPass *gp = palloc(sizeof(GazetteerPass));
+
+	gp->c = c;
+	gp->span_starts = ner_gazetteer_span_starts();
+	gp->utf8 = GetDatabaseEncoding() == PG_UTF8;
+	return gp;
+}
+
+/* The gazetteer's candidates in one sentence, toks[0..n) of s. */
+static void
+gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
+{
+	GazetteerPass *gp = arg;
+	Candidates *c = gp->c;
+	NerGazHit  *hits = gp->hits;
+	bool	   *wanted = gp->wanted;
+	int			nwanted = 0;
+	bool		whole;
+
+	for (int i = 0; i < n; i++)
+	{
+		wanted[i] = gp->span_starts[(unsigned char) s[toks[i].start]] &&
+			(!(toks[i].flags & NER_TOK_WORD) ||
+			 ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, gp->utf8));
+		nwanted += wanted[i];
+	}
+	whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;
+	if (whole)
+		ner_gazetteer_lookup(s, toks, n, hits);
+	for (int i = 0; i < n; i++)
+	{
+		NerGazHit  *h = &hits[i];
+		int			k;
+		int			label;
+
+		if (!wanted[i])
+			continue;
+		if (!whole)
+			ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), h);
+		k = h->length;
+		if (k == 0 || !all_capitalised(s, toks + i, k, gp->utf8))
+			continue;
+		if (h->begin & NER_GAZ_LOCATION)
+			label = LABEL_LOCATION;
+		else if (h->begin & NER_GAZ_ORG)
+			label = LABEL_ORG;
+		else
+			continue;
+		if (c->want[label])
+			add_candidate(c, label, toks[i].start, toks[i + k - 1].end, NULL,
+						  pnstrdup(s + toks[i].start, toks[i + k - 1].end - toks[i].start),
+						  0.8);
+	}
+}
+
+/* The gazetteer's candidates in s[0..len), sentence by sentence. */
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
 {
 	NerTokenizer tz;
 	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
-	NerGazHit  *hits = palloc(sizeof(NerGazHit) * NER_MAX_SENTENCE);
-	bool	   *wanted = palloc(sizeof(bool) * NER_MAX_SENTENCE);
-	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
-	int			location = LABEL_LOCATION,
-				org = LABEL_ORG;
-	const bool *span_starts = ner_gazetteer_span_starts();
+	GazetteerPass *gp = gazetteer_pass(c);
 	int			n;
 
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
-		int			nwanted = 0;
-		bool		whole;
-
-		for (int i = 0; i < n; i++)
-		{
-			wanted[i] = span_starts[(unsigned char) s[toks[i].start]] &&
-				(!(toks[i].flags & NER_TOK_WORD) ||
-				 ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, utf8));
-			nwanted += wanted[i];
-		}
-		whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;
-		if (whole)
-			ner_gazetteer_lookup(s, toks, n, hits);
-		for (int i = 0; i < n; i++)
-		{
-			NerGazHit  *h = &hits[i];
-			int			k;
-			int			label;
-
-			if (!wanted[i])
-				continue;
-			if (!whole)
-				ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), h);
-			k = h->length;
-			if (k == 0 || !all_capitalised(s, toks + i, k, utf8))
-				continue;
-			if (h->begin & NER_GAZ_LOCATION)
-				label = location;
-			else if (h->begin & NER_GAZ_ORG)
-				label = org;
-			else
-				continue;
-			if (c->want[label])
-				add_candidate(c, label, toks[i].start, toks[i + k - 1].end, NULL,
-							  pnstrdup(s + toks[i].start, toks[i + k - 1].end - toks[i].start),
-							  0.8);
-		}
+		gazetteer_sentence(s, toks, n, gp);
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(toks);
-	pfree(hits);
-	pfree(wanted);
+	pfree(gp);
 }
 
 /*
@@ -2408,6 +2434,7 @@ typedef struct ModelSink
 	Candidates *c;
 	const NerModel *m;
 	int			map[NER_MAX_LABELS];	/* model label -> label number, or -1 */
+	GazetteerPass *gazetteer;
 } ModelSink;
 
 /* Sink of the default model in extract_entities. */
@@ -2441,12 +2468,20 @@ model_span(const NerSpan *span, void *arg)
 	ms->c->from_model[ms->c->n - 1] = true;
 }
 
+/* The gazetteer's pass over the sentences the tagger hands out. */
+static void
+model_sentence(const char *s, const NerToken *toks, int n, void *arg)
+{
+	gazetteer_sentence(s, toks, n, ((ModelSink *) arg)->gazetteer);
+}
+
 /*
- * The PERSON, ORG and LOCATION spans of model m; spans of its other labels
- * (MISC, or a trained model's own) are not extract_entities' to return.
+ * The PERSON, ORG and LOCATION spans of model m, and the gazetteer's on the
+ * tagger's tokens (one tokenization for both); spans of the model's other
+ * labels (MISC, or a trained model's own) are not extract_entities' to return.
  */
 static void
-run_model(Candidates *c, const NerModel *m, const char *s, int len)
+run_model_and_gazetteer(Candidates *c, const NerModel *m, const char *s, int len)
 {
 	ModelSink	ms;
 
@@ -2454,7 +2489,9 @@ run_model(Candidates *c, const NerModel *m, const char *s, int len)
 	ms.m = m;
 	for (int i = 0; i < NER_MAX_LABELS; i++)
 		ms.map[i] = i < ner_model_nlabels(m) ? label_number(ner_model_label(m, i)) : -1;
-	ner_tag_text(m, s, len, model_span, &ms);
+	ms.gazetteer = gazetteer_pass(c);
+	ner_tag_text_sentences(m, s, len, model_span, model_sentence, &ms);
+	pfree(ms.gazetteer);
 }
 
 /* ---- the overlap rule ---- */
@@ -2697,13 +2734,14 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	run_rules(&c, s, len, refj);
 	if (c.want[LABEL_PERSON] || c.want[LABEL_ORG] || c.want[LABEL_LOCATION])
 	{
-		run_gazetteer(&c, s, len);
 		/* the 0.1.0 signature has no model argument and always used the default */
 		if (PG_NARGS() <= 3)
-			run_model(&c, ner_default_model(), s, len);
+			run_model_and_gazetteer(&c, ner_default_model(), s, len);
 		else if (!PG_ARGISNULL(3))
-			run_model(&c, ner_model_arg(fcinfo, 3, &site->model_cache, "aiml.extract_entities"),
-					  s, len);
+			run_model_and_gazetteer(&c, ner_model_arg(fcinfo, 3, &site->model_cache,
+													  "aiml.extract_entities"), s, len);
+		else
+			run_gazetteer(&c, s, len);
 	}
 	kept = palloc(sizeof(EntityRow) * Max(c.n, 1));
 	nkept = resolve_overlaps(&c, len, kept);

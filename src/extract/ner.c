@@ -1510,6 +1510,17 @@ model_history(const NerModel *m)
 void
 ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *arg)
 {
+	ner_tag_text_sentences(m, s, len, sink, NULL, arg);
+}
+
+/*
+ * ner_tag_text that also hands each sentence's tokens to sentences (when not
+ * NULL), for a caller that would otherwise tokenize the text a second time.
+ */
+void
+ner_tag_text_sentences(const NerModel *m, const char *s, int len, NerSpanSink sink,
+					   NerSentenceSink sentences, void *arg)
+{
 	NerTokenizer tz;
 	NerToken	toks[NER_MAX_SENTENCE];
 	uint8		tags[NER_MAX_SENTENCE];
@@ -1521,6 +1532,8 @@ ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
+		if (sentences)
+			sentences(s, toks, n, arg);
 		tag_sentence(m, wc, hist, s, toks, n, tags);
 		emit_spans(m, toks, n, tags, wc->em, sink, arg);
 		if (++count % 1024 == 0)

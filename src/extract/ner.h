@@ -162,6 +162,10 @@ typedef void (*NerSpanSink) (const NerSpan *span, void *arg);
 extern NerModel *ner_model_load(const AimlModel *model, MemoryContext cxt);
 extern int	ner_model_nlabels(const NerModel *m);
 extern const char *ner_model_label(const NerModel *m, int i);
+typedef void (*NerSentenceSink) (const char *s, const NerToken *toks, int n, void *arg);
+
+extern void ner_tag_text_sentences(const NerModel *m, const char *s, int len,
+								   NerSpanSink sink, NerSentenceSink sentences, void *arg);
 extern void ner_tag_text(const NerModel *m, const char *s, int len,
 						 NerSpanSink sink, void *arg);
 
