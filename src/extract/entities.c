@@ -2330,19 +2330,16 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
 
 /*
  * Capitalised gazetteer phrases: countries, regions, cities; organizations.
- * A phrase whose first token is a word without a capital is never kept, so
- * only the other tokens need a lookup.  ner_gazetteer_lookup does up to
- * NER_GAZ_MAX_WORDS probes per token it is given: a sentence with many such
- * tokens is looked up whole, one with few token by token, each with the
- * tokens a phrase starting there can have (about 10 probes).
+ * A phrase whose first token is a word without a capital is never kept, and
+ * one whose first byte starts no such phrase is never found, so only the
+ * other tokens need a lookup: one probe, and one more for each token while a
+ * longer phrase starts with the tokens so far.
  */
 typedef struct GazetteerPass
 {
 	Candidates *c;
 	const bool *span_starts;	/* ner_gazetteer_span_starts() */
 	bool		utf8;
-	NerGazHit	hits[NER_MAX_SENTENCE];
-	bool		wanted[NER_MAX_SENTENCE];
 } GazetteerPass;
 
 static GazetteerPass *
@@ -2362,37 +2359,24 @@ gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
 {
 	GazetteerPass *gp = arg;
 	Candidates *c = gp->c;
-	NerGazHit  *hits = gp->hits;
-	bool	   *wanted = gp->wanted;
-	int			nwanted = 0;
-	bool		whole;
 
 	for (int i = 0; i < n; i++)
 	{
-		wanted[i] = gp->span_starts[(unsigned char) s[toks[i].start]] &&
-			(!(toks[i].flags & NER_TOK_WORD) ||
-			 ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, gp->utf8));
-		nwanted += wanted[i];
-	}
-	whole = nwanted * 10 > n * NER_GAZ_MAX_WORDS;
-	if (whole)
-		ner_gazetteer_lookup(s, toks, n, hits);
-	for (int i = 0; i < n; i++)
-	{
-		NerGazHit  *h = &hits[i];
+		NerGazHit	h;
 		int			k;
 		int			label;
 
-		if (!wanted[i])
+		if (!gp->span_starts[(unsigned char) s[toks[i].start]] ||
+			((toks[i].flags & NER_TOK_WORD) &&
+			 !ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, gp->utf8)))
 			continue;
-		if (!whole)
-			ner_gazetteer_lookup(s, toks + i, Min(NER_GAZ_MAX_WORDS, n - i), h);
-		k = h->length;
+		h = ner_gazetteer_longest(s, toks + i, n - i);
+		k = h.length;
 		if (k == 0 || !all_capitalised(s, toks + i, k, gp->utf8))
 			continue;
-		if (h->begin & NER_GAZ_LOCATION)
+		if (h.begin & NER_GAZ_LOCATION)
 			label = LABEL_LOCATION;
-		else if (h->begin & NER_GAZ_ORG)
+		else if (h.begin & NER_GAZ_ORG)
 			label = LABEL_ORG;
 		else
 			continue;

@@ -866,3 +866,32 @@ ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits
 {
 	ner_gazetteer_lookup_words(s, toks, NULL, n, hits);
 }
+
+/*
+ * The longest phrase starting at toks[0] (of toks[0..n)): its types and
+ * length as hits[0] of ner_gazetteer_lookup (inside is left 0), without the
+ * lookups of the phrases starting at the other tokens.
+ */
+NerGazHit
+ner_gazetteer_longest(const char *s, const NerToken *toks, int n)
+{
+	const GazTable *g = gaz_get_table();
+	NerGazHit	hit = {0, 0, 0};
+	uint64		h = NER_HASH_INIT;
+
+	for (int k = 0; k < NER_GAZ_MAX_WORDS && k < n; k++)
+	{
+		uint16		t;
+
+		h = phrase_step(h, s + toks[k].start, toks[k].end - toks[k].start);
+		t = gaz_get(g, h);
+		if (t & ~GAZ_PREFIX)
+		{
+			hit.begin = (uint8) (t & ~GAZ_PREFIX);
+			hit.length = k + 1;
+		}
+		if (!(t & GAZ_PREFIX))
+			break;				/* no longer phrase starts with these tokens */
+	}
+	return hit;
+}
