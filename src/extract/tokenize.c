@@ -297,7 +297,7 @@ email_possible(NerTokenizer *tz)
 }
 
 /* A word from p: letters and digits with the inner joiners the header lists. */
-static int
+static inline int
 scan_word(const char *p, int remain, bool utf8, bool *dotted)
 {
 	int			n = 0,
@@ -309,6 +309,16 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 	*dotted = false;
 	while (n < remain)
 	{
+		unsigned char c = (unsigned char) p[n];
+
+		/* most characters of a word: ASCII letters and digits */
+		if (c < 0x80 && (cc = (CharClass) ascii_class[c]) >= CC_ALPHA && cc <= CC_DIGIT)
+		{
+			n++;
+			seg++;
+			last = cc;
+			continue;
+		}
 		cc = char_class(p + n, remain - n, utf8, &clen);
 		if (is_alnum_class(cc))
 		{
@@ -351,8 +361,8 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 }
 
 /* Next token, or false at the end of the text. */
-bool
-ner_next_token(NerTokenizer *tz, NerToken *tok)
+static inline bool
+next_token(NerTokenizer *tz, NerToken *tok)
 {
 	const char *s = tz->s;
 	int			clen,
@@ -409,6 +419,12 @@ ner_next_token(NerTokenizer *tz, NerToken *tok)
 	return true;
 }
 
+bool
+ner_next_token(NerTokenizer *tz, NerToken *tok)
+{
+	return next_token(tz, tok);
+}
+
 /*
  * The next sentence's tokens into buf (at most max); 0 at the end.  A
  * sentence ends before a token that starts one, or after max tokens.
@@ -417,27 +433,25 @@ int
 ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max)
 {
 	int			n = 0;
-	NerToken	tok;
 
-	for (;;)
+	if (tz->have_pending)
 	{
-		if (tz->have_pending)
-		{
-			tok = tz->pending;
-			tz->have_pending = false;
-		}
-		else if (!ner_next_token(tz, &tok))
+		buf[n++] = tz->pending;
+		tz->have_pending = false;
+	}
+	while (n < max)
+	{
+		if (!next_token(tz, &buf[n]))
 			return n;
-		if (n > 0 && (tok.flags & NER_TOK_SENT_START))
+		if (n > 0 && (buf[n].flags & NER_TOK_SENT_START))
 		{
-			tz->pending = tok;
+			tz->pending = buf[n];
 			tz->have_pending = true;
 			return n;
 		}
-		buf[n++] = tok;
-		if (n == max)
-			return n;
+		n++;
 	}
+	return n;
 }
 
 /* ---- gazetteer ---- */
