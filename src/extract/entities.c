@@ -895,6 +895,8 @@ struct TextScan
 	int			local_start;	/* where the run of e-mail local bytes before it starts */
 	int			rejected_end;	/* set by a prefilter that knows the pattern matches
 								 * up to here and the handler refuses the match */
+	int			certain_end;	/* set by a prefilter that read the whole match, to
+								 * here: the pattern need not run (no groups) */
 	int			number_at[2];	/* number_end's last question, without and with commas */
 	int			number_end[2];
 	bool		number_hi[2];
@@ -907,6 +909,13 @@ struct TextScan
 #define LETTER(c) (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
 #define WORDCHAR(c) (LETTER(c) || DIGIT(c) || (c) == '_')
 #define HEX(c) (DIGIT(c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+
+/*
+ * A non-ASCII character before p: the pattern's lookbehind or \b decides
+ * (\w and \d match some), so a prefilter that sets certain_end or
+ * rejected_end answers "maybe" there.
+ */
+#define AFTER_NON_ASCII(sc, p) ((p) > 0 && HI((unsigned char) (sc)->s[(p) - 1]))
 
 /* Byte classes of the prefilters, bits of byte_class[] (built with the rules). */
 #define BC_EMAIL	0x01		/* [A-Za-z0-9._%+-] */
@@ -1135,25 +1144,65 @@ pf_email(TextScan *sc, int p)
 	return sc->next_at < sc->len && p >= sc->local_start;
 }
 
+/*
+ * A scheme, then bytes up to a space, <, > or ": the whole match when they
+ * are ASCII (certain_end); \s also matches Unicode spaces.
+ */
 static bool
 pf_url(TextScan *sc, int p)
 {
 	static const char *const schemes[] = {"http://", "https://", "ftp://", "www.", NULL};
 
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
 	for (int i = 0; schemes[i]; i++)
-		if (schemes[i][0] == sc->s[p] && p + (int) strlen(schemes[i]) <= sc->len &&
-			memcmp(sc->s + p, schemes[i], strlen(schemes[i])) == 0)
+	{
+		int			n = strlen(schemes[i]);
+		int			q = p + n;
+		int			c;
+
+		if (schemes[i][0] != sc->s[p] || q > sc->len || memcmp(sc->s + p, schemes[i], n) != 0)
+			continue;
+		while ((c = AT(sc, q)) != 0 && !HI(c) && !SPACE(c) && c != '<' && c != '>' && c != '"')
+			q++;
+		if (HI(c))
 			return true;
+		if (q == p + n)
+			return false;		/* [^\s<>"]+ needs a byte */
+		sc->certain_end = q;
+		return true;
+	}
 	return false;
 }
 
+/* 8-4-4-4-12 hex digits, then no word byte: the whole match (certain_end). */
 static bool
 pf_uuid(TextScan *sc, int p)
 {
-	for (int i = 0; i < 8; i++)
-		if (!HEX(AT(sc, p + i)))
-			return false;
-	return AT(sc, p + 8) == '-';
+	static const int groups[] = {8, 4, 4, 4, 12};
+	int			c;
+
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
+	for (int g = 0; g < 5; g++)
+	{
+		for (int i = 0; i < groups[g]; i++, p++)
+			if (!HEX(AT(sc, p)))
+				return false;
+		if (g < 4)
+		{
+			if (AT(sc, p) != '-')
+				return false;
+			p++;
+		}
+	}
+	c = AT(sc, p);
+	if (HI(c))
+		return true;
+	if (WORDCHAR(c))
+		return false;
+	sc->certain_end = p;
+	return true;
 }
 
 /*
@@ -1170,6 +1219,7 @@ pf_card(TextScan *sc, int p)
 	int			n = 0,
 				sum = 0;
 	int			c;
+	bool		after_non_ascii = AFTER_NON_ASCII(sc, p);
 
 	for (int g = 0; g < 4; g++)
 	{
@@ -1194,6 +1244,8 @@ pf_card(TextScan *sc, int p)
 		return true;
 	if (DIGIT(AT(sc, p)))
 		return false;
+	if (after_non_ascii)
+		return true;
 	for (int i = 0; i < n; i++)
 	{
 		int			d = digits[n - 1 - i] - '0';
@@ -1204,6 +1256,8 @@ pf_card(TextScan *sc, int p)
 	}
 	if (sum % 10 != 0)
 		sc->rejected_end = p;
+	else
+		sc->certain_end = p;
 	return sum % 10 == 0;
 }
 
@@ -1218,6 +1272,7 @@ pf_ipv4(TextScan *sc, int p)
 {
 	int			c;
 	bool		over = false;
+	bool		after_non_ascii = AFTER_NON_ASCII(sc, p);
 
 	for (int g = 0; g < 4; g++)
 	{
@@ -1243,24 +1298,55 @@ pf_ipv4(TextScan *sc, int p)
 		return true;
 	if (WORDCHAR(c) || (c == '.' && DIGIT(AT(sc, p + 1))))
 		return false;
+	if (after_non_ascii)
+		return true;
 	if (over)
 		sc->rejected_end = p;
+	else
+		sc->certain_end = p;
 	return !over;
 }
 
-/* The run of hex digits and colons from p holds two colons (the pattern's lookahead). */
+/*
+ * The run of hex digits and colons from p holds two colons (the pattern's
+ * lookahead).  When the byte after the run is none of \w, : and . (which
+ * could start the IPv4 tail), the match is the run itself; inet_pton, the
+ * handler's test, refuses most such runs (times of day: 10:00:00), and a
+ * refused match is skipped here (rejected_end).
+ */
 static bool
 pf_ipv6(TextScan *sc, int p)
 {
 	int			colons = 0;
+	int			q = p;
 	int			c;
+	char		buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr addr;
 
-	while ((c = AT(sc, p)) != 0 && (HEX(c) || c == ':'))
+	while ((c = AT(sc, q)) != 0 && (HEX(c) || c == ':'))
 	{
-		if (c == ':' && ++colons == 2)
-			return true;
-		p++;
+		colons += c == ':';
+		q++;
 	}
+	if (colons < 2)
+		return false;
+	if (HI(c) || c == '.')
+		return true;
+	if (WORDCHAR(c))
+		return false;
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
+	if (q - p < (int) sizeof(buf))
+	{
+		memcpy(buf, sc->s + p, q - p);
+		buf[q - p] = '\0';
+		if (inet_pton(AF_INET6, buf, &addr) == 1)
+		{
+			sc->certain_end = q;
+			return true;
+		}
+	}
+	sc->rejected_end = q;
 	return false;
 }
 
@@ -1285,6 +1371,8 @@ pf_phone_intl(TextScan *sc, int p)
 		return true;
 	if (q - (p + 1) < 3 || q - (p + 1) > 23)
 		return false;
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
 	if (q - (p + 1) < 8 || q - (p + 1) > 15)
 	{
 		sc->rejected_end = q;
@@ -2262,17 +2350,29 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 				sc.rejected_end = 0;
 				continue;
 			}
-			if (!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
-				continue;
 			m.s = s;
-			m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
-			m.ngroups = pcre2_get_ovector_count(rs->pats[i]->match_data);
-			m.start = (int) m.ov[0];
-			m.end = (int) m.ov[1];
+			if (sc.certain_end > p)
+			{
+				/* the prefilter read the match: only handlers that read no groups */
+				m.ov = NULL;
+				m.ngroups = 0;
+				m.start = p;
+				m.end = sc.certain_end;
+				sc.certain_end = 0;
+			}
+			else
+			{
+				if (!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
+					continue;
+				m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
+				m.ngroups = pcre2_get_ovector_count(rs->pats[i]->match_data);
+				m.start = (int) m.ov[0];
+				m.end = (int) m.ov[1];
+			}
 			m.text = m.normalized = NULL;
 			m.score = 1.0;
 			m.refj = refj;
-			resume[i] = m.ov[1] > m.ov[0] ? m.ov[1] : m.ov[0] + 1;
+			resume[i] = m.end > m.start ? m.end : m.start + 1;
 			if (m.end > m.start && rules[i].handler(&m))
 			{
 				if (nhits == cap)
