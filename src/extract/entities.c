@@ -1086,11 +1086,17 @@ word_len_at(TextScan *sc, int p, WordList *wl, uint32 then)
 	for (int k = wl->from[(unsigned char) sc->s[p]]; k < wl->to[(unsigned char) sc->s[p]]; k++)
 	{
 		int			i = wl->by_first[k];
-		int			n;
+		int			n,
+					j;
 		int			c;
 
 		n = wl->len[i];
-		if (p + n > sc->len || memcmp(sc->s + p, wl->words[i], n) != 0)
+		if (p + n > sc->len)
+			continue;
+		/* the first byte matches; the words are short, so no memcmp call */
+		for (j = 1; j < n && sc->s[p + j] == wl->words[i][j]; j++)
+			;
+		if (j < n)
 			continue;
 		c = AT(sc, p + n);
 		if (HI(c) || (then == 0 ? !WORDCHAR(c) : IS(c, then)))
@@ -1909,15 +1915,20 @@ find_org_words(TextScan *sc)
 			either[b] = org_suffixes.first[b] || org_names.first[b];
 		either_ready = true;
 	}
-	/* the byte first: most bytes start no word of either list */
+	/* the byte first, four at a time: most bytes start no word of either list */
 	for (int p = 1; p < sc->len; p++)
 	{
-		unsigned char b = (unsigned char) sc->s[p];
+		const unsigned char *u = (const unsigned char *) sc->s + p;
 		int			c;
 
-		if (!either[b])
+		if (p + 4 <= sc->len && !(either[u[0]] | either[u[1]] | either[u[2]] | either[u[3]]))
+		{
+			p += 3;
 			continue;
-		c = (unsigned char) sc->s[p - 1];
+		}
+		if (!either[u[0]])
+			continue;
+		c = u[-1];
 		if (!SPACE(c) && !HI(c))
 			continue;
 		if (word_at(sc, p, &org_suffixes, 0))
