@@ -2441,47 +2441,78 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
 
 /*
  * Capitalised gazetteer phrases: countries, regions, cities; organizations.
- * A phrase whose first token is a word without a capital is never kept, and
- * one whose first byte starts no such phrase is never found, so only the
- * other tokens need a lookup: one probe, and one more for each token while a
- * longer phrase starts with the tokens so far.
+ * A phrase is looked up at each token that can start one: a capitalised
+ * word whose first byte starts some LOCATION or ORG phrase (the gazetteer
+ * knows which bytes do); one probe, and one more for each following token of
+ * the same sentence while a longer phrase starts with the tokens so far.
+ *
+ * The tokens come from the tagger when a model runs, else from this file's
+ * own pass, which tokenizes only what can matter: a run of bytes between
+ * ASCII spaces without a capital letter, a non-ASCII byte or . ! ? holds no
+ * token that can start a phrase or end a sentence, so unless a phrase
+ * started just before may go on into it, it is skipped (on prose, more than
+ * half the text).  Tokens never span ASCII spaces, so the tokens read are
+ * those of the whole text.
  */
+#define GAZ_RUN_MAX 512
+#define GAZ_FOLLOW (NER_GAZ_MAX_WORDS - 1)	/* tokens a phrase has after its first */
+
 typedef struct GazetteerPass
 {
 	Candidates *c;
+	const char *s;
 	const bool *span_starts;	/* ner_gazetteer_span_starts() */
+	bool		nonword_starts; /* a phrase starts with a token not a word */
 	bool		utf8;
+	NerToken	run[GAZ_RUN_MAX];	/* the sentence's tokens since a skip */
+	bool		starts[GAZ_RUN_MAX];	/* may_start_phrase of each */
+	int			n;
+	int			done;			/* run[0..done) were looked up */
+	int			owed;			/* tokens a phrase begun in run may still take */
 } GazetteerPass;
 
 static GazetteerPass *
-gazetteer_pass(Candidates *c)
+gazetteer_pass(Candidates *c, const char *s)
 {
 	GazetteerPass *gp = palloc(sizeof(GazetteerPass));
 
 	gp->c = c;
-	gp->span_starts = ner_gazetteer_span_starts();
+	gp->s = s;
+	gp->span_starts = ner_gazetteer_span_starts(&gp->nonword_starts);
 	gp->utf8 = GetDatabaseEncoding() == PG_UTF8;
+	gp->n = gp->done = gp->owed = 0;
 	return gp;
 }
 
-/* The gazetteer's candidates in one sentence, toks[0..n) of s. */
-static void
-gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
+/* Whether a phrase can start at token t. */
+static inline bool
+may_start_phrase(const GazetteerPass *gp, const NerToken *t)
 {
-	GazetteerPass *gp = arg;
-	Candidates *c = gp->c;
+	const char *p = gp->s + t->start;
 
-	for (int i = 0; i < n; i++)
+	if (!gp->span_starts[(unsigned char) *p])
+		return false;
+	if (t->flags & NER_TOK_WORD)
+		return ner_is_upper_at(p, t->end - t->start, gp->utf8);
+	return gp->nonword_starts;
+}
+
+/* Looks up the phrases starting at run[done..upto), each with the tokens up to run[n). */
+static void
+gazetteer_lookups(GazetteerPass *gp, int upto)
+{
+	const char *s = gp->s;
+	const NerToken *toks = gp->run;
+
+	for (int i = gp->done; i < upto; i++)
 	{
 		NerGazHit	h;
 		int			k;
 		int			label;
 
-		if (!gp->span_starts[(unsigned char) s[toks[i].start]] ||
-			((toks[i].flags & NER_TOK_WORD) &&
-			 !ner_is_upper_at(s + toks[i].start, toks[i].end - toks[i].start, gp->utf8)))
+		if (!gp->starts[i])
 			continue;
-		h = ner_gazetteer_longest(s, toks + i, n - i);
+		h = ner_gazetteer_longest(s, toks + i, gp->n - i);
 		k = h.length;
 		if (k == 0 || !all_capitalised(s, toks + i, k, gp->utf8))
 			continue;
@@ -2491,29 +2522,122 @@ gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
 			label = LABEL_ORG;
 		else
 			continue;
-		if (c->want[label])
-			add_candidate(c, label, toks[i].start, toks[i + k - 1].end, NULL,
+		if (gp->c->want[label])
+			add_candidate(gp->c, label, toks[i].start, toks[i + k - 1].end, NULL,
 						  pnstrdup(s + toks[i].start, toks[i + k - 1].end - toks[i].start),
 						  0.8);
 	}
+	gp->done = upto;
 }
 
-/* The gazetteer's candidates in s[0..len), sentence by sentence. */
+/* The end of a sentence, of the text, or a skip: the run's phrases are known. */
+static void
+gazetteer_end_run(GazetteerPass *gp)
+{
+	gazetteer_lookups(gp, gp->n);
+	gp->n = gp->done = gp->owed = 0;
+}
+
+/* The next token of the text. */
+static void
+gazetteer_add_token(GazetteerPass *gp, const NerToken *t)
+{
+	if (t->flags & NER_TOK_SENT_START)
+		gazetteer_end_run(gp);
+	if (gp->n == GAZ_RUN_MAX)
+	{
+		/* the phrases that cannot reach the next token, then keep the rest */
+		gazetteer_lookups(gp, gp->n - GAZ_FOLLOW);
+		memmove(gp->run, gp->run + gp->done, sizeof(NerToken) * (gp->n - gp->done));
+		memmove(gp->starts, gp->starts + gp->done, sizeof(bool) * (gp->n - gp->done));
+		gp->n -= gp->done;
+		gp->done = 0;
+	}
+	gp->run[gp->n] = *t;
+	if ((gp->starts[gp->n++] = may_start_phrase(gp, t)))
+		gp->owed = GAZ_FOLLOW;
+	else if (gp->owed > 0)
+		gp->owed--;
+}
+
+/* The tagger's sentences (NerSentenceSink). */
+static void
+gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
+{
+	for (int i = 0; i < n; i++)
+		gazetteer_add_token(arg, &toks[i]);
+}
+
+/*
+ * Bytes for the scan of run_gazetteer: 0 ordinary, GAZ_MATTERS one that
+ * makes a run between ASCII spaces worth tokenizing (see above), GAZ_SPACE
+ * an ASCII space.
+ */
+#define GAZ_MATTERS 1
+#define GAZ_SPACE 2
+static uint8 gaz_byte[256];
+static bool gaz_byte_ready = false;
+
+/* The gazetteer's candidates in s[0..len), without a model. */
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
 {
+	GazetteerPass *gp = gazetteer_pass(c, s);
 	NerTokenizer tz;
-	NerToken   *toks = palloc(sizeof(NerToken) * NER_MAX_SENTENCE);
-	GazetteerPass *gp = gazetteer_pass(c);
-	int			n;
+	NerToken	tok;
+	int			p = 0;
+	int			steps = 0;
 
-	ner_tokenizer_init(&tz, s, len);
-	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
+	if (!gaz_byte_ready)
 	{
-		gazetteer_sentence(s, toks, n, gp);
-		CHECK_FOR_INTERRUPTS();
+		for (int b = 0; b < 256; b++)
+			gaz_byte[b] = b == ' ' || (b >= '\t' && b <= '\r') ? GAZ_SPACE :
+				(b >= 'A' && b <= 'Z') || b >= 0x80 || b == '.' || b == '!' || b == '?' ?
+				GAZ_MATTERS : 0;
+		gaz_byte_ready = true;
 	}
-	pfree(toks);
+	ner_tokenizer_init(&tz, s, len);
+	while (p < len)
+	{
+		int			q = p,
+					e;
+		int			k = 0;
+
+		while (q < len && gaz_byte[(unsigned char) s[q]] == GAZ_SPACE)
+			q++;
+		if (q == len)
+			break;
+		/* up to the next space, or to the first byte that matters */
+		for (e = q; e < len && (k = gaz_byte[(unsigned char) s[e]]) == 0; e++)
+			;
+		if (k != GAZ_MATTERS && gp->owed == 0 && !gp->nonword_starts)
+		{
+			/* its tokens take a sentence start, if one is due, and set none */
+			gazetteer_end_run(gp);
+			tz.pos = e;
+			tz.next_starts_sentence = false;
+			p = e;
+			if (++steps % 4096 == 0)
+				CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		/*
+		 * Tokens up to one that ends before a space (tokens never span one);
+		 * the tokenizer skips the spaces before the first itself, marking a
+		 * line break.
+		 */
+		tz.pos = p;
+		while (ner_next_token(&tz, &tok))
+		{
+			gazetteer_add_token(gp, &tok);
+			if (++steps % 4096 == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (tz.pos >= len || gaz_byte[(unsigned char) s[tz.pos]] == GAZ_SPACE)
+				break;
+		}
+		p = tz.pos;
+	}
+	gazetteer_end_run(gp);
 	pfree(gp);
 }
 
@@ -2584,8 +2708,9 @@ run_model_and_gazetteer(Candidates *c, const NerModel *m, const char *s, int len
 	ms.m = m;
 	for (int i = 0; i < NER_MAX_LABELS; i++)
 		ms.map[i] = i < ner_model_nlabels(m) ? label_number(ner_model_label(m, i)) : -1;
-	ms.gazetteer = gazetteer_pass(c);
+	ms.gazetteer = gazetteer_pass(c, s);
 	ner_tag_text_sentences(m, s, len, model_span, model_sentence, &ms);
+	gazetteer_end_run(ms.gazetteer);
 	pfree(ms.gazetteer);
 }
 

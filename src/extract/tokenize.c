@@ -466,6 +466,7 @@ typedef struct GazTable
 	uint32		mask;			/* capacity - 1 */
 	uint32		count;
 	bool		starts_span[256];	/* first bytes of LOCATION and ORG phrases, both cases */
+	bool		nonword_span_start; /* one of them starts with a token not a word */
 } GazTable;
 
 static GazTable *gazetteer = NULL;
@@ -554,6 +555,7 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		uint64		h = NER_HASH_INIT;
 		uint64		prefix[NER_GAZ_MAX_WORDS + 1];	/* hashes of its first words */
 		int			first = 0;		/* where its first token starts */
+		int			first_flags = 0;
 
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -563,7 +565,10 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 		while (ner_next_token(&tz, &tok) && words < NER_GAZ_MAX_WORDS + 1)
 		{
 			if (words == 0)
+			{
 				first = tok.start;
+				first_flags = tok.flags;
+			}
 			h = phrase_step(h, line + tok.start, tok.end - tok.start);
 			prefix[words++] = h;
 		}
@@ -576,6 +581,8 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 				g->starts_span[c] = true;
 				if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
 					g->starts_span[c ^ 0x20] = true;
+				if (!(first_flags & NER_TOK_WORD))
+					g->nonword_span_start = true;
 			}
 			gaz_insert(g, h, type);
 			for (int k = 0; k + 1 < words; k++)
@@ -800,12 +807,16 @@ ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n, uint32 *ou
 /*
  * For each byte, whether a LOCATION or ORG phrase starts with a token whose
  * first byte it is (the lookups hash ASCII letters lower-cased, so both
- * cases count).
+ * cases count); *nonword: whether one starts with a token that is not a word
+ * (a URL, a mention, punctuation).
  */
 const bool *
-ner_gazetteer_span_starts(void)
+ner_gazetteer_span_starts(bool *nonword)
 {
-	return gaz_get_table()->starts_span;
+	const GazTable *g = gaz_get_table();
+
+	*nonword = g->nonword_span_start;
+	return g->starts_span;
 }
 
 /*
