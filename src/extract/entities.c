@@ -897,7 +897,7 @@ struct TextScan
 								 * up to here and the handler refuses the match */
 	int			certain_end;	/* set by a prefilter that read the whole match, to
 								 * here: the pattern need not run (no groups) */
-	int			number_at[2];	/* number_end's last question, without and with commas */
+	int			number_at;		/* number_end's last question, and its answers */
 	int			number_end[2];
 	bool		number_hi[2];
 };
@@ -992,21 +992,26 @@ init_byte_classes(void)
 static int
 number_end(TextScan *sc, int p, bool commas, bool *hi)
 {
-	int			c;
-	int			q = p;
+	int			q = p,
+				first_comma = -1;
 
-	if (sc->number_at[commas] == p)
+	if (sc->number_at != p)
 	{
-		*hi = sc->number_hi[commas];
-		return sc->number_end[commas];
+		/* one scan answers both: without commas the run ends at the first */
+		while (q < sc->len && (DIGIT(sc->s[q]) || sc->s[q] == '.' || sc->s[q] == ','))
+		{
+			if (sc->s[q] == ',' && first_comma < 0)
+				first_comma = q;
+			q++;
+		}
+		sc->number_at = p;
+		sc->number_end[1] = q;
+		sc->number_hi[1] = HI(AT(sc, q));
+		sc->number_end[0] = first_comma >= 0 ? first_comma : q;
+		sc->number_hi[0] = first_comma >= 0 ? false : sc->number_hi[1];
 	}
-	while ((c = AT(sc, q)) != 0 && (DIGIT(c) || c == '.' || (commas && c == ',')))
-		q++;
-	*hi = HI(c);
-	sc->number_at[commas] = p;
-	sc->number_end[commas] = q;
-	sc->number_hi[commas] = *hi;
-	return q;
+	*hi = sc->number_hi[commas];
+	return sc->number_end[commas];
 }
 
 /* The byte after an optional ASCII space at p. */
@@ -2325,7 +2330,7 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	sc.s = s;
 	sc.len = len;
 	sc.org_break = sc.name_break = -1;
-	sc.number_at[0] = sc.number_at[1] = -1;
+	sc.number_at = -1;
 	sc.next_at = -1;
 	for (int p = 0; p < len; p++)
 	{
