@@ -247,20 +247,12 @@ ipv4_string(const int *o)
 	return out;
 }
 
-/* Luhn check over 13 to 19 digits; text and normalized keep the last 4 only. */
+/* The Luhn check of n ASCII digits. */
 static bool
-rule_card(RuleMatch *m)
+luhn_valid(const char *digits, int n)
 {
-	char		digits[32];
-	int			n = 0,
-				sum = 0;
-	char	   *masked;
+	int			sum = 0;
 
-	for (int i = m->start; i < m->end; i++)
-		if (isdigit((unsigned char) m->s[i]) && n < (int) sizeof(digits) - 1)
-			digits[n++] = m->s[i];
-	if (n < 13 || n > 19)
-		return false;
 	for (int i = 0; i < n; i++)
 	{
 		int			d = digits[n - 1 - i] - '0';
@@ -269,7 +261,21 @@ rule_card(RuleMatch *m)
 			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
 		sum += d;
 	}
-	if (sum % 10 != 0)
+	return sum % 10 == 0;
+}
+
+/* Luhn check over 13 to 19 digits; text and normalized keep the last 4 only. */
+static bool
+rule_card(RuleMatch *m)
+{
+	char		digits[32];
+	int			n = 0;
+	char	   *masked;
+
+	for (int i = m->start; i < m->end; i++)
+		if (isdigit((unsigned char) m->s[i]) && n < (int) sizeof(digits) - 1)
+			digits[n++] = m->s[i];
+	if (n < 13 || n > 19 || !luhn_valid(digits, n))
 		return false;
 	masked = pnstrdup(m->s + m->start, m->end - m->start);
 	for (int i = 0, seen = 0; masked[i]; i++)
@@ -1227,8 +1233,7 @@ static bool
 pf_card(TextScan *sc, int p)
 {
 	char		digits[20];
-	int			n = 0,
-				sum = 0;
+	int			n = 0;
 	int			c;
 	bool		after_non_ascii = AFTER_NON_ASCII(sc, p);
 
@@ -1257,19 +1262,13 @@ pf_card(TextScan *sc, int p)
 		return false;
 	if (after_non_ascii)
 		return true;
-	for (int i = 0; i < n; i++)
+	if (!luhn_valid(digits, n))
 	{
-		int			d = digits[n - 1 - i] - '0';
-
-		if (i % 2 == 1)
-			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-		sum += d;
-	}
-	if (sum % 10 != 0)
 		sc->rejected_end = p;
-	else
-		sc->certain_end = p;
-	return sum % 10 == 0;
+		return false;
+	}
+	sc->certain_end = p;
+	return true;
 }
 
 /*
