@@ -38,6 +38,7 @@ typedef struct NerTokenizer
 	bool		next_starts_sentence;
 	bool		have_pending;
 	NerToken	pending;
+	int			next_at;		/* offset of the next '@' at or after pos, or len */
 } NerTokenizer;
 
 /* Longest sequence the tagger decodes at once; longer sentences are split. */

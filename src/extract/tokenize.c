@@ -204,6 +204,7 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	if (!ascii_class_done)
 		ascii_class_init();
 	tz->have_pending = false;
+	tz->next_at = -1;
 }
 
 /* Case-insensitive prefix test that never reads past remain. */
@@ -331,6 +332,24 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 	return n;
 }
 
+/*
+ * Whether an '@' is within the next n + 1 bytes from tz->pos: scan_email
+ * finds no address otherwise, and most words are far from any '@'.  The
+ * next '@' is searched once and kept until the tokenizer passes it, so the
+ * text is searched once in all.
+ */
+static inline bool
+at_within(NerTokenizer *tz, int n)
+{
+	if (tz->next_at < tz->pos)
+	{
+		const char *at = memchr(tz->s + tz->pos, '@', tz->len - tz->pos);
+
+		tz->next_at = at ? (int) (at - tz->s) : tz->len;
+	}
+	return tz->next_at < tz->len && tz->next_at - tz->pos <= n;
+}
+
 /* Next token, or false at the end of the text. */
 bool
 ner_next_token(NerTokenizer *tz, NerToken *tok)
@@ -362,7 +381,7 @@ ner_next_token(NerTokenizer *tz, NerToken *tok)
 
 		if ((n = scan_url(p, remain)) > 0)
 			tok->flags |= NER_TOK_URL;
-		else if (is_alnum_class(cc) && (n = scan_email(p, remain)) > 0)
+		else if (is_alnum_class(cc) && at_within(tz, 64) && (n = scan_email(p, remain)) > 0)
 			tok->flags |= NER_TOK_EMAIL;
 		else if (is_alnum_class(cc))
 		{
