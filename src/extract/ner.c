@@ -1094,7 +1094,7 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
 #define WC_MAX_SLOT_BITS 13		/* at most 8192 words per cache */
 #define WC_MIN_SLOT_BITS 10
 #define WC_MAX_BYTES (2 * 1024 * 1024)	/* of entries, unless that is < 1024 */
-#define WC_MAXLEN 24			/* longer tokens (URLs, UUIDs) are not kept */
+#define WC_MAXLEN 24			/* longer (URLs, UUIDs) are not kept; a multiple of 8 */
 #define WC_NCONTEXT 7			/* context_features */
 
 /* The roles of a word, each a T-vector of an entry's sums. */
@@ -1179,24 +1179,47 @@ typedef struct WordCache
 	uint32	   *dyn;			/* NER_MAX_SENTENCE * NER_NHIST */
 	int32	   *acc;			/* NER_MAX_SENTENCE * T */
 	float	   *em;
+	const char *text_end;		/* of the text being tagged */
 } WordCache;
 
 /* The slot of a word_hash h: its top bits. */
 #define WC_SLOT(wc, h) \
 	((WordEntry *) ((wc)->slots + (Size) ((h) >> (64 - (wc)->slot_bits)) * (wc)->stride))
 
-/* Hash of a token's bytes and flags, eight bytes a step; never 0. */
+/*
+ * The k (1 to 8) bytes at p as a uint64 whose other bytes are 0, as
+ * memcpy of the k bytes into a zeroed uint64 gives them; end is where the
+ * text that holds them ends, so one 8-byte load does when it fits.
+ */
 static inline uint64
-word_hash(const char *p, int n, int flags)
+load_bytes(const char *p, int k, const char *end)
+{
+	uint64		v = 0;
+
+	if (likely(end - p >= 8))
+	{
+		memcpy(&v, p, 8);
+		if (k < 8)
+#ifdef WORDS_BIGENDIAN
+			v &= ~UINT64CONST(0) << (8 * (8 - k));
+#else
+			v &= (UINT64CONST(1) << (8 * k)) - 1;
+#endif
+	}
+	else
+		memcpy(&v, p, k);
+	return v;
+}
+
+/* Hash of a token's n bytes at p and its flags, eight bytes a step; never 0. */
+static inline uint64
+word_hash(const char *p, int n, int flags, const char *end)
 {
 	uint64		h = NER_HASH_INIT ^ ((uint64) n << 8 | flags);
 
 	for (int i = 0; i < n; i += 8)
 	{
-		uint64		c = 0;
-
-		memcpy(&c, p + i, Min(8, n - i));
-		h = (h ^ c) * UINT64CONST(0x9E3779B97F4A7C15);
+		h = (h ^ load_bytes(p + i, Min(8, n - i), end)) * UINT64CONST(0x9E3779B97F4A7C15);
 		h ^= h >> 32;
 	}
 	return ner_mix64(h) | 1;
@@ -1335,14 +1358,28 @@ word_cache(const NerModel *m, int domain)
 	return wc;
 }
 
-/* Whether e holds the word of token tok of s, whose word_hash is h. */
+/*
+ * Whether e holds the word of token tok of s, whose word_hash is h: its
+ * bytes compared in full, eight at a time (an entry's bytes are padded
+ * with zeros).
+ */
 static inline bool
-word_matches(const WordEntry *e, const char *s, const NerToken *tok, uint64 h)
+word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok,
+			 uint64 h)
 {
 	int			n = tok->end - tok->start;
 
-	return e->hash == h && e->len == n && e->flags == tok->flags &&
-		memcmp(e->bytes, s + tok->start, n) == 0;
+	if (e->hash != h || e->len != n || e->flags != tok->flags)
+		return false;
+	for (int i = 0; i < n; i += 8)
+	{
+		uint64		kept;
+
+		memcpy(&kept, e->bytes + i, 8);
+		if (kept != load_bytes(s + tok->start + i, Min(8, n - i), wc->text_end))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -1357,7 +1394,7 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	WordPrep	own;
 	WordEntry  *e = n <= WC_MAXLEN ? WC_SLOT(wc, h) : wc->scratch;
 
-	if (e != wc->scratch && word_matches(e, s, tok, h))
+	if (e != wc->scratch && word_matches(wc, e, s, tok, h))
 		return e;
 	if (wp == NULL)
 	{
@@ -1374,6 +1411,7 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	word_fill(wc, e, s, tok, wp);
 	e->len = n;
 	e->flags = tok->flags;
+	memset(e->bytes, 0, WC_MAXLEN);
 	memcpy(e->bytes, s + tok->start, n);
 	e->hash = h;
 	return e;
@@ -1401,7 +1439,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		int			len = toks[i].end - toks[i].start;
 		const char *e;
 
-		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
+		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags, wc->text_end);
 		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
 		for (Size b = 0; b < wc->stride; b += 64)
 			__builtin_prefetch(e + b);
@@ -1410,7 +1448,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	for (int i = 0; i < n; i++)
 	{
 		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
-			!word_matches(WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
+			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
 						  wc->hashes[i]);
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
@@ -1485,15 +1523,16 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 }
 
 /*
- * Tags one sentence, tokens toks[0..n) of s, into tags[n] through the word
- * cache wc; leaves the emission scores in wc->em.  With a history (models
- * of format version 2), adds its features first and the sentence's tags
- * after.
+ * Tags one sentence, tokens toks[0..n) of s[0..len), into tags[n] through
+ * the word cache wc; leaves the emission scores in wc->em.  With a history
+ * (models of format version 2), adds its features first and the
+ * sentence's tags after.
  */
 static void
-tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
+tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int len,
 			 const NerToken *toks, int n, uint8 *tags)
 {
+	wc->text_end = s + len;
 	if (wc->T == NER_COMMON_T)
 		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
 	else
@@ -1522,7 +1561,7 @@ ner_tag_text(const NerModel *m, const char *s, int len, NerSpanSink sink, void *
 	ner_tokenizer_init(&tz, s, len);
 	while ((n = ner_next_sentence(&tz, toks, NER_MAX_SENTENCE)) > 0)
 	{
-		tag_sentence(m, wc, hist, s, toks, n, tags);
+		tag_sentence(m, wc, hist, s, len, toks, n, tags);
 		emit_spans(m, toks, n, tags, wc->em, sink, arg);
 		if (++count % 1024 == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -2629,7 +2668,7 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 		while (j < doc->n && j - i < NER_MAX_SENTENCE &&
 			   !(doc->toks[j].flags & NER_TOK_SENT_START))
 			j++;
-		tag_sentence(m, wc, hist, doc->text.data, doc->toks + i, j - i, pred);
+		tag_sentence(m, wc, hist, doc->text.data, doc->text.len, doc->toks + i, j - i, pred);
 		memcpy(gold, doc->tags + i, j - i);
 		if (TAG_IS_I(gold[0]))
 			gold[0]--;
