@@ -1095,8 +1095,9 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
  * per loaded model and weight table, the words it met last with their
  * weight rows summed: once as the token itself and once in each neighbour
  * role.  A token then costs five cached sums plus the rows of the features
- * that need two words or the gazetteer (context_features) and the history:
- * 12 instead of 38 random rows of a table larger than the cache.
+ * that need two words or the gazetteer (context_features) and two sums of
+ * its history features (history_tables): 7 instead of 38 random rows of a
+ * table larger than the cache.
  *
  * The cache is a table of 2^slot_bits entries (8192 for the default
  * model; at most WC_MAX_BYTES unless that leaves fewer than 1024), one per
