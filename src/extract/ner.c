@@ -467,18 +467,15 @@ history_slot(const History *h, uint64 key)
 }
 
 /*
- * The history features of a sentence's tokens (their history_key values)
- * into dyn[n * NER_NHIST]: the majority tag class of the
- * word's earlier occurrences (0: none, 1: O, 2 + k: label k), alone and
- * with the token's sentence-start flag.
+ * The history classes of a sentence's tokens (their history_key values):
+ * v[i], the majority tag class of the word's earlier occurrences (0: none,
+ * 1: O, 2 + k: label k), and low[i], whether a capitalised word was seen
+ * in lower case (2) and starts the sentence (1), 4 for a word that is not
+ * capitalised.
  */
 static void
-history_features(const History *h, int bits, const uint64 *keys, int n, uint32 *dyn)
+history_values(const History *h, const uint64 *keys, int n, int *v, int *low)
 {
-	int			v[NER_MAX_SENTENCE];
-
-	int			low[NER_MAX_SENTENCE];
-
 	for (int i = 0; i < n; i++)
 	{
 		v[i] = 0;
@@ -504,14 +501,35 @@ history_features(const History *h, int bits, const uint64 *keys, int n, uint32 *
 			}
 		}
 	}
+}
+
+/*
+ * The NER_NHIST history features of a token of class v (see
+ * history_values), first in its sentence or not, after a token of class
+ * pv and before one of class nv (63: none), with low: v alone and with
+ * first, with pv, with nv, and low.
+ */
+static inline void
+history_buckets(int bits, int v, bool first, int pv, int nv, int low, uint32 *d)
+{
+	d[0] = bucket(bits, 33, v);
+	d[1] = bucket(bits, 34, v * 2 + (first ? 1 : 0));
+	d[2] = bucket(bits, 35, v * 64 + pv);
+	d[3] = bucket(bits, 36, v * 64 + nv);
+	d[4] = bucket(bits, 39, low);
+}
+
+/* The history features of a sentence's tokens into dyn[n * NER_NHIST]. */
+static void
+history_features(const History *h, int bits, const uint64 *keys, int n, uint32 *dyn)
+{
+	int			v[NER_MAX_SENTENCE];
+	int			low[NER_MAX_SENTENCE];
+
+	history_values(h, keys, n, v, low);
 	for (int i = 0; i < n; i++)
-	{
-		dyn[i * NER_NHIST] = bucket(bits, 33, v[i]);
-		dyn[i * NER_NHIST + 1] = bucket(bits, 34, v[i] * 2 + (i == 0 ? 1 : 0));
-		dyn[i * NER_NHIST + 2] = bucket(bits, 35, v[i] * 64 + (i > 0 ? v[i - 1] : 63));
-		dyn[i * NER_NHIST + 3] = bucket(bits, 36, v[i] * 64 + (i + 1 < n ? v[i + 1] : 63));
-		dyn[i * NER_NHIST + 4] = bucket(bits, 39, low[i]);
-	}
+		history_buckets(bits, v[i], i == 0, i > 0 ? v[i - 1] : 63,
+						i + 1 < n ? v[i + 1] : 63, low[i], dyn + i * NER_NHIST);
 }
 
 /*
@@ -1076,8 +1094,9 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
  * per loaded model and weight table, the words it met last with their
  * weight rows summed: once as the token itself and once in each neighbour
  * role.  A token then costs five cached sums plus the rows of the features
- * that need two words or the gazetteer (context_features) and the history:
- * 12 instead of 38 random rows of a table larger than the cache.
+ * that need two words or the gazetteer (context_features) and two sums of
+ * its history features (history_tables): 7 instead of 38 random rows of a
+ * table larger than the cache.
  *
  * The cache is a table of 2^slot_bits entries (8192 for the default
  * model; at most WC_MAX_BYTES unless that leaves fewer than 1024), one per
@@ -1093,8 +1112,9 @@ emit_spans(const NerModel *m, const NerToken *toks, int n, const uint8 *tags,
 #define WC_MAX_SLOT_BITS 13		/* at most 8192 words per cache */
 #define WC_MIN_SLOT_BITS 10
 #define WC_MAX_BYTES (2 * 1024 * 1024)	/* of entries, unless that is < 1024 */
-#define WC_MAXLEN 24			/* longer tokens (URLs, UUIDs) are not kept */
+#define WC_MAXLEN 24			/* longer (URLs, UUIDs) are not kept; a multiple of 8 */
 #define WC_NCONTEXT 7			/* context_features */
+#define WC_HIST_LABELS 8		/* history tables: 52 kB at 8 labels */
 
 /* The roles of a word, each a T-vector of an entry's sums. */
 typedef enum WordRole
@@ -1166,6 +1186,10 @@ typedef struct WordCache
 	char	   *slots;
 	WordEntry  *scratch;		/* the entry of a word too long to keep */
 	int32	   *edge;			/* WC_NROLES * T: "<s>" as p1 and p2, "</s>" as n1 and n2 */
+	/* history features summed by class (models of at most WC_HIST_LABELS labels) */
+	int			hist_classes;	/* V = nlabels + 2 classes, and P = V + 1 neighbours */
+	int32	   *hist_first;		/* V * 2 * P * T: features 0-2 by (v, first, pv) */
+	int32	   *hist_next;		/* V * P * 5 * T: features 3, 4 by (v, nv, low) */
 	/* workspace of one sentence */
 	uint64	   *hashes;			/* NER_MAX_SENTENCE each */
 	uint64	   *keys;
@@ -1176,26 +1200,51 @@ typedef struct WordCache
 	NerGazHit  *hits;
 	uint32	   *feats;			/* NER_MAX_SENTENCE * (WC_NCONTEXT + NER_NHIST) */
 	uint32	   *dyn;			/* NER_MAX_SENTENCE * NER_NHIST */
+	int		   *hist_v;			/* NER_MAX_SENTENCE each: history_values */
+	int		   *hist_low;
 	int32	   *acc;			/* NER_MAX_SENTENCE * T */
 	float	   *em;
+	const char *text_end;		/* of the text being tagged */
 } WordCache;
 
 /* The slot of a word_hash h: its top bits. */
 #define WC_SLOT(wc, h) \
 	((WordEntry *) ((wc)->slots + (Size) ((h) >> (64 - (wc)->slot_bits)) * (wc)->stride))
 
-/* Hash of a token's bytes and flags, eight bytes a step; never 0. */
+/*
+ * The k (1 to 8) bytes at p as a uint64 whose other bytes are 0, as
+ * memcpy of the k bytes into a zeroed uint64 gives them; end is where the
+ * text that holds them ends, so one 8-byte load does when it fits.
+ */
 static inline uint64
-word_hash(const char *p, int n, int flags)
+load_bytes(const char *p, int k, const char *end)
+{
+	uint64		v = 0;
+
+	if (likely(end - p >= 8))
+	{
+		memcpy(&v, p, 8);
+		if (k < 8)
+#ifdef WORDS_BIGENDIAN
+			v &= ~UINT64CONST(0) << (8 * (8 - k));
+#else
+			v &= (UINT64CONST(1) << (8 * k)) - 1;
+#endif
+	}
+	else
+		memcpy(&v, p, k);
+	return v;
+}
+
+/* Hash of a token's n bytes at p and its flags, eight bytes a step; never 0. */
+static inline uint64
+word_hash(const char *p, int n, int flags, const char *end)
 {
 	uint64		h = NER_HASH_INIT ^ ((uint64) n << 8 | flags);
 
 	for (int i = 0; i < n; i += 8)
 	{
-		uint64		c = 0;
-
-		memcpy(&c, p + i, Min(8, n - i));
-		h = (h ^ c) * UINT64CONST(0x9E3779B97F4A7C15);
+		h = (h ^ load_bytes(p + i, Min(8, n - i), end)) * UINT64CONST(0x9E3779B97F4A7C15);
 		h ^= h >> 32;
 	}
 	return ner_mix64(h) | 1;
@@ -1283,6 +1332,56 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 	e->key = history_key(ti, (unsigned char) s[tok->start]);
 }
 
+/* out[T] = the sum of the weight rows of buckets f[0..nf). */
+static void
+rows_sum(const WordCache *wc, const uint32 *f, int nf, int32 *out)
+{
+	memset(out, 0, sizeof(int32) * wc->T);
+	for (int k = 0; k < nf; k++)
+	{
+		const int16 *row = wc->w + (Size) f[k] * wc->T;
+
+		for (int t = 0; t < wc->T; t++)
+			out[t] += row[t];
+	}
+}
+
+/*
+ * The history features of a token depend on five small numbers (see
+ * history_buckets), so their rows are summed once for every value: by
+ * (v, first, pv) for the first three features and (v, nv, low) for the
+ * other two, in the current memory context.  A class index of V stands
+ * for 63, no neighbour.
+ */
+static void
+history_tables(WordCache *wc, int nlabels)
+{
+	int			V = nlabels + 2;
+	int			P = V + 1;
+	int			T = wc->T;
+	uint32		d[NER_NHIST];
+
+	wc->hist_classes = V;
+	wc->hist_first = palloc(sizeof(int32) * V * 2 * P * T);
+	wc->hist_next = palloc(sizeof(int32) * V * P * 5 * T);
+	for (int v = 0; v < V; v++)
+		for (int nb = 0; nb < P; nb++)
+		{
+			int			other = nb == V ? 63 : nb;
+
+			for (int first = 0; first < 2; first++)
+			{
+				history_buckets(wc->bits, v, first, other, 0, 0, d);
+				rows_sum(wc, d, 3, wc->hist_first + ((v * 2 + first) * P + nb) * T);
+			}
+			for (int low = 0; low < 5; low++)
+			{
+				history_buckets(wc->bits, v, false, 0, other, low, d);
+				rows_sum(wc, d + 3, 2, wc->hist_next + ((v * P + nb) * 5 + low) * T);
+			}
+		}
+}
+
 /* The cache of m's weight table domain, made at its first use. */
 static WordCache *
 word_cache(const NerModel *m, int domain)
@@ -1318,6 +1417,8 @@ word_cache(const NerModel *m, int domain)
 	f[7] = bucket(wc->bits, 7, boundary_info(true)->lower);
 	role_sums(wc, WC_AS_N1, f, wc->edge + WC_AS_N1 * T);
 	role_sums(wc, WC_AS_N2, f, wc->edge + WC_AS_N2 * T);
+	if (wc->v2 && m->nlabels <= WC_HIST_LABELS)
+		history_tables(wc, m->nlabels);
 	wc->hashes = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
 	wc->keys = palloc(sizeof(uint64) * NER_MAX_SENTENCE);
 	wc->prepared = palloc(sizeof(bool) * NER_MAX_SENTENCE);
@@ -1327,6 +1428,8 @@ word_cache(const NerModel *m, int domain)
 	wc->hits = palloc0(sizeof(NerGazHit) * NER_MAX_SENTENCE);
 	wc->feats = palloc(sizeof(uint32) * NER_MAX_SENTENCE * (WC_NCONTEXT + NER_NHIST));
 	wc->dyn = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NHIST);
+	wc->hist_v = palloc(sizeof(int) * NER_MAX_SENTENCE);
+	wc->hist_low = palloc(sizeof(int) * NER_MAX_SENTENCE);
 	wc->acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * T);
 	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
 	MemoryContextSwitchTo(old);
@@ -1334,14 +1437,28 @@ word_cache(const NerModel *m, int domain)
 	return wc;
 }
 
-/* Whether e holds the word of token tok of s, whose word_hash is h. */
+/*
+ * Whether e holds the word of token tok of s, whose word_hash is h: its
+ * bytes compared in full, eight at a time (an entry's bytes are padded
+ * with zeros).
+ */
 static inline bool
-word_matches(const WordEntry *e, const char *s, const NerToken *tok, uint64 h)
+word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok,
+			 uint64 h)
 {
 	int			n = tok->end - tok->start;
 
-	return e->hash == h && e->len == n && e->flags == tok->flags &&
-		memcmp(e->bytes, s + tok->start, n) == 0;
+	if (e->hash != h || e->len != n || e->flags != tok->flags)
+		return false;
+	for (int i = 0; i < n; i += 8)
+	{
+		uint64		kept;
+
+		memcpy(&kept, e->bytes + i, 8);
+		if (kept != load_bytes(s + tok->start + i, Min(8, n - i), wc->text_end))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -1356,7 +1473,7 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	WordPrep	own;
 	WordEntry  *e = n <= WC_MAXLEN ? WC_SLOT(wc, h) : wc->scratch;
 
-	if (e != wc->scratch && word_matches(e, s, tok, h))
+	if (e != wc->scratch && word_matches(wc, e, s, tok, h))
 		return e;
 	if (wp == NULL)
 	{
@@ -1373,6 +1490,7 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	word_fill(wc, e, s, tok, wp);
 	e->len = n;
 	e->flags = tok->flags;
+	memset(e->bytes, 0, WC_MAXLEN);
 	memcpy(e->bytes, s + tok->start, n);
 	e->hash = h;
 	return e;
@@ -1393,14 +1511,14 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 {
 	int32	   *acc = wc->acc;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
-	int			nf = WC_NCONTEXT + (hist ? NER_NHIST : 0);
+	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
 
 	for (int i = 0; i < n; i++)
 	{
 		int			len = toks[i].end - toks[i].start;
 		const char *e;
 
-		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags);
+		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags, wc->text_end);
 		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
 		for (Size b = 0; b < wc->stride; b += 64)
 			__builtin_prefetch(e + b);
@@ -1409,7 +1527,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	for (int i = 0; i < n; i++)
 	{
 		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
-			!word_matches(WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
+			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
 						  wc->hashes[i]);
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
@@ -1468,7 +1586,24 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		out[5] = f[23];
 		out[6] = f[24];
 	}
-	if (hist)
+	if (hist && wc->hist_first)
+	{
+		int			V = wc->hist_classes;
+		int			P = V + 1;
+		const int  *v = wc->hist_v;
+		const int  *low = wc->hist_low;
+
+		history_values(hist, wc->keys, n, wc->hist_v, wc->hist_low);
+		for (int i = 0; i < n; i++)
+		{
+			int			pv = i > 0 ? v[i - 1] : V;
+			int			nv = i + 1 < n ? v[i + 1] : V;
+
+			add_sums(acc + i * T, wc->hist_first + ((v[i] * 2 + (i == 0)) * P + pv) * T, T);
+			add_sums(acc + i * T, wc->hist_next + ((v[i] * P + nv) * 5 + low[i]) * T, T);
+		}
+	}
+	else if (hist)
 	{
 		history_features(hist, wc->bits, wc->keys, n, wc->dyn);
 		for (int i = 0; i < n; i++)
@@ -1484,15 +1619,16 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 }
 
 /*
- * Tags one sentence, tokens toks[0..n) of s, into tags[n] through the word
- * cache wc; leaves the emission scores in wc->em.  With a history (models
- * of format version 2), adds its features first and the sentence's tags
- * after.
+ * Tags one sentence, tokens toks[0..n) of s[0..len), into tags[n] through
+ * the word cache wc; leaves the emission scores in wc->em.  With a history
+ * (models of format version 2), adds its features first and the
+ * sentence's tags after.
  */
 static void
-tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s,
+tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int len,
 			 const NerToken *toks, int n, uint8 *tags)
 {
+	wc->text_end = s + len;
 	if (wc->T == NER_COMMON_T)
 		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
 	else
@@ -1534,7 +1670,7 @@ ner_tag_text_sentences(const NerModel *m, const char *s, int len, NerSpanSink si
 	{
 		if (sentences)
 			sentences(s, toks, n, arg);
-		tag_sentence(m, wc, hist, s, toks, n, tags);
+		tag_sentence(m, wc, hist, s, len, toks, n, tags);
 		emit_spans(m, toks, n, tags, wc->em, sink, arg);
 		if (++count % 1024 == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -2641,7 +2777,7 @@ eval_conll_doc(ConllDoc *doc, void *arg)
 		while (j < doc->n && j - i < NER_MAX_SENTENCE &&
 			   !(doc->toks[j].flags & NER_TOK_SENT_START))
 			j++;
-		tag_sentence(m, wc, hist, doc->text.data, doc->toks + i, j - i, pred);
+		tag_sentence(m, wc, hist, doc->text.data, doc->text.len, doc->toks + i, j - i, pred);
 		memcpy(gold, doc->tags + i, j - i);
 		if (TAG_IS_I(gold[0]))
 			gold[0]--;
