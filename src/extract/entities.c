@@ -874,9 +874,10 @@ rule_city_state(RuleMatch *m)
  * those of a scan of the whole text with the pattern.
  *
  * Three rules need a word far ahead (a company suffix, "University", ", ST"):
- * their prefilters ask for the next such word and the next character that
- * cannot occur inside the name, both kept in TextScan and only moved forward,
- * so they cost one pass over the text in all.
+ * their prefilters ask for the next such word (all of them are found in one
+ * pass, at the first question) and the next character that cannot occur
+ * inside the name (kept in TextScan and only moved forward), so they cost a
+ * pass or two over the text in all.
  */
 
 /* Positions in a text, ascending, read by questions that never go back. */
@@ -927,7 +928,6 @@ struct TextScan
 #define BC_EMAIL	0x01		/* [A-Za-z0-9._%+-] */
 #define BC_SEP		0x02		/* [ .-]: phone separators */
 #define BC_CURRENCY 0x04		/* first letters of currency codes and words */
-#define BC_UNIT		0x08		/* first letters of units */
 #define BC_NAME		0x10		/* inside capitalized names: letters ' - space, non-ASCII */
 #define BC_ORG_NAME 0x20		/* the same, digits & and comma */
 #define BC_TITLE_END 0x40		/* after a title: . or space */
@@ -976,7 +976,6 @@ init_byte_classes(void)
 	mark_bytes(byte_class, "A-Za-z0-9._%+-", BC_EMAIL);
 	mark_bytes(byte_class, " .-", BC_SEP);
 	mark_bytes(byte_class, "UEGJCANRISDPBMZKHTdepy", BC_CURRENCY);
-	mark_bytes(byte_class, "KMGTPbkmunshdwycfglptoLCFHWVAvrq", BC_UNIT);
 	mark_bytes(byte_class, "A-Za-z'-", BC_NAME | BC_ORG_NAME);
 	mark_bytes(byte_class, space, BC_NAME | BC_ORG_NAME | BC_TITLE_END | BC_SPACE);
 	mark_bytes(byte_class, "0-9&,", BC_ORG_NAME);
@@ -1461,22 +1460,6 @@ pf_money_code(TextScan *sc, int p)
 	return DIGIT(c) || HI(c);
 }
 
-/* After a number: an optional space, then a byte of class follow (or non-ASCII). */
-static bool
-number_then(TextScan *sc, int p, bool commas, uint32 follow)
-{
-	bool		hi;
-	int			e = number_end(sc, p, commas, &hi);
-	int			c;
-
-	if (hi || HI(AT(sc, p)))
-		return true;
-	if (e == p || !DIGIT(AT(sc, e - 1)))
-		return false;
-	c = after_space(sc, e);
-	return HI(c) || IS(c, follow);
-}
-
 /* A currency code or word (then a non-word byte) at q, or a non-ASCII byte. */
 static bool
 currency_at(TextScan *sc, int q)
@@ -1559,15 +1542,12 @@ pf_quantity(TextScan *sc, int p)
 		"vCPUs", "CPU", "CPUs", "GPU", "GPUs", "rpm", "rps", "qps", NULL};
 	static WordList list = {units};
 	bool		hi;
-	int			e;
+	int			e = number_end(sc, p, false, &hi);
 
-	if (!number_then(sc, p, false, BC_UNIT))
+	if (hi || HI(AT(sc, p)))
+		return true;
+	if (e == p || !DIGIT(AT(sc, e - 1)))
 		return false;
-	if (HI(AT(sc, p)))
-		return true;
-	e = number_end(sc, p, false, &hi);
-	if (hi)
-		return true;
 	if (SPACE(AT(sc, e)))
 		e++;
 	return HI(AT(sc, e)) || word_at(sc, e, &list, BC_UNIT_END);
@@ -1668,6 +1648,7 @@ pf_date_dmy(TextScan *sc, int p)
 {
 	int			q = p + 1;
 	int			c;
+	int			d;
 
 	if (HI(AT(sc, p)))
 		return true;
@@ -1703,8 +1684,9 @@ pf_date_dmy(TextScan *sc, int p)
 	q = skip_spaces(sc, q);
 	if (q <= 0)
 		return q < 0;
-	return digits_at(sc, q, 4) == 1 || HI(AT(sc, q + 4)) ||
-		(digits_at(sc, q, 4) == -1 && !WORDCHAR(AT(sc, q + 4)));
+	/* \d{4}\b */
+	d = digits_at(sc, q, 4);
+	return d == 1 || (d == -1 && (HI(AT(sc, q + 4)) || !WORDCHAR(AT(sc, q + 4))));
 }
 
 static bool
@@ -2182,6 +2164,8 @@ compiled_rules(void)
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml entity rules", ALLOCSET_SMALL_SIZES);
 	PG_TRY();
 	{
+		Assert(label_number("ORG") == LABEL_ORG && label_number("PERSON") == LABEL_PERSON &&
+			   label_number("LOCATION") == LABEL_LOCATION);
 		rs = MemoryContextAllocZero(cxt, sizeof(RuleSet));
 		init_byte_classes();
 		for (int i = 0; i < (int) NRULES; i++)
@@ -2193,8 +2177,6 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
-			Assert(label_number("ORG") == LABEL_ORG && label_number("PERSON") == LABEL_PERSON &&
-				   label_number("LOCATION") == LABEL_LOCATION);
 			mark_bytes(rs->first, rules[i].first, bit);
 			mark_bytes(rs->not_after, rules[i].not_after, bit);
 			if (rules[i].non_ascii_first)
@@ -2463,8 +2445,7 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
 
 typedef struct GazetteerPass
 {
-	Candidates *c;
-	const char *s;
+	Candidates *c;				/* and its text, c->s */
 	const bool *span_starts;	/* ner_gazetteer_span_starts() */
 	bool		nonword_starts; /* a phrase starts with a token not a word */
 	bool		utf8;
@@ -2476,12 +2457,11 @@ typedef struct GazetteerPass
 } GazetteerPass;
 
 static GazetteerPass *
-gazetteer_pass(Candidates *c, const char *s)
+gazetteer_pass(Candidates *c)
 {
 	GazetteerPass *gp = palloc(sizeof(GazetteerPass));
 
 	gp->c = c;
-	gp->s = s;
 	gp->span_starts = ner_gazetteer_span_starts(&gp->nonword_starts);
 	gp->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	gp->n = gp->done = gp->owed = 0;
@@ -2492,7 +2472,7 @@ gazetteer_pass(Candidates *c, const char *s)
 static inline bool
 may_start_phrase(const GazetteerPass *gp, const NerToken *t)
 {
-	const char *p = gp->s + t->start;
+	const char *p = gp->c->s + t->start;
 
 	if (!gp->span_starts[(unsigned char) *p])
 		return false;
@@ -2505,7 +2485,7 @@ may_start_phrase(const GazetteerPass *gp, const NerToken *t)
 static void
 gazetteer_lookups(GazetteerPass *gp, int upto)
 {
-	const char *s = gp->s;
+	const char *s = gp->c->s;
 	const NerToken *toks = gp->run;
 
 	for (int i = gp->done; i < upto; i++)
@@ -2586,7 +2566,7 @@ static bool gaz_byte_ready = false;
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
 {
-	GazetteerPass *gp = gazetteer_pass(c, s);
+	GazetteerPass *gp = gazetteer_pass(c);
 	NerTokenizer tz;
 	NerToken	tok;
 	int			p = 0;
@@ -2655,7 +2635,6 @@ run_gazetteer(Candidates *c, const char *s, int len)
 typedef struct ModelSink
 {
 	Candidates *c;
-	const NerModel *m;
 	int			map[NER_MAX_LABELS];	/* model label -> label number, or -1 */
 	GazetteerPass *gazetteer;
 } ModelSink;
@@ -2709,10 +2688,9 @@ run_model_and_gazetteer(Candidates *c, const NerModel *m, const char *s, int len
 	ModelSink	ms;
 
 	ms.c = c;
-	ms.m = m;
 	for (int i = 0; i < NER_MAX_LABELS; i++)
 		ms.map[i] = i < ner_model_nlabels(m) ? label_number(ner_model_label(m, i)) : -1;
-	ms.gazetteer = gazetteer_pass(c, s);
+	ms.gazetteer = gazetteer_pass(c);
 	ner_tag_text_sentences(m, s, len, model_span, model_sentence, &ms);
 	gazetteer_end_run(ms.gazetteer);
 	pfree(ms.gazetteer);

@@ -841,6 +841,32 @@ ner_gazetteer_word_types(NerGazWord *gw)
 }
 
 /*
+ * The types and length of the longest phrase starting at toks[0] (of
+ * toks[0..n)), from the hash h and types t of toks[0] alone: one more probe
+ * for each following token while a longer phrase starts with the tokens so far.
+ */
+static NerGazHit
+longest_phrase(const GazTable *g, const char *s, const NerToken *toks, int n, uint64 h,
+			   uint16 t)
+{
+	NerGazHit	hit = {0, 0, 0};
+
+	for (int k = 0;;)
+	{
+		if (t & ~GAZ_PREFIX)
+		{
+			hit.begin = (uint8) (t & ~GAZ_PREFIX);
+			hit.length = k + 1;
+		}
+		if (!(t & GAZ_PREFIX) || ++k == NER_GAZ_MAX_WORDS || k == n)
+			break;				/* no longer phrase starts with these tokens */
+		h = phrase_step(h, s + toks[k].start, toks[k].end - toks[k].start);
+		t = gaz_get(g, h);
+	}
+	return hit;
+}
+
+/*
  * Gazetteer hits of tokens toks[0..n) of s: for each start, the longest
  * phrase of up to NER_GAZ_MAX_WORDS tokens that the gazetteer holds.  With
  * words (ner_gazetteer_word of each token, as the tagger caches them), only
@@ -868,18 +894,7 @@ ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord
 			h = phrase_step(NER_HASH_INIT, s + toks[i].start, toks[i].end - toks[i].start);
 			t = gaz_get(g, h);
 		}
-		for (int k = 0;;)
-		{
-			if (t & ~GAZ_PREFIX)
-			{
-				hits[i].begin = (uint8) (t & ~GAZ_PREFIX);
-				hits[i].length = k + 1;
-			}
-			if (!(t & GAZ_PREFIX) || ++k == NER_GAZ_MAX_WORDS || i + k == n)
-				break;			/* no longer phrase starts with these tokens */
-			h = phrase_step(h, s + toks[i + k].start, toks[i + k].end - toks[i + k].start);
-			t = gaz_get(g, h);
-		}
+		hits[i] = longest_phrase(g, s, toks + i, n - i, h, t);
 		for (int k = 0; k < hits[i].length; k++)
 			hits[i + k].inside |= hits[i].begin;
 	}
@@ -901,22 +916,10 @@ NerGazHit
 ner_gazetteer_longest(const char *s, const NerToken *toks, int n)
 {
 	const GazTable *g = gaz_get_table();
-	NerGazHit	hit = {0, 0, 0};
-	uint64		h = NER_HASH_INIT;
+	uint64		h;
 
-	for (int k = 0; k < NER_GAZ_MAX_WORDS && k < n; k++)
-	{
-		uint16		t;
-
-		h = phrase_step(h, s + toks[k].start, toks[k].end - toks[k].start);
-		t = gaz_get(g, h);
-		if (t & ~GAZ_PREFIX)
-		{
-			hit.begin = (uint8) (t & ~GAZ_PREFIX);
-			hit.length = k + 1;
-		}
-		if (!(t & GAZ_PREFIX))
-			break;				/* no longer phrase starts with these tokens */
-	}
-	return hit;
+	if (n == 0)
+		return (NerGazHit) {0, 0, 0};
+	h = phrase_step(NER_HASH_INIT, s + toks[0].start, toks[0].end - toks[0].start);
+	return longest_phrase(g, s, toks, n, h, gaz_get(g, h));
 }
