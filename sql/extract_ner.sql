@@ -184,5 +184,12 @@ SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros
 SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 4, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 2));
 SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 2, ARRAY['X'], zeros(48), zeros(4 * 3 * 2048))));
 SELECT aiml.describe(forge.model('ner', 10, ner_payload(10, 0, ARRAY['X'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 3));
+-- the same readers behind extract_entities' model argument: a well-formed
+-- model with zero weights adds no spans to the rules' (one e-mail), a forged
+-- one is refused
+SELECT label, text FROM aiml.extract_entities('Mail Some Person at a@example.com', model =>
+    forge.model('ner', 10, ner_payload(10, 0, ARRAY['PERSON'], zeros(48), forge.f64(0.001) || zeros(2 * 3 * 1024)), 2));
+SELECT * FROM aiml.extract_entities('Mail Some Person', model =>
+    forge.model('ner', 10, ner_payload(10, 0, ARRAY['PERSON'], zeros(48), forge.f64('NaN') || zeros(2 * 3 * 1024)), 2));
 DROP TABLE ner_tickets, ner_heldout, ner_models, ner_domain_models, ner_conll, ner_conll_models;
 DROP FUNCTION span, zeros, ner_payload;
