@@ -2434,11 +2434,12 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
  *
  * The tokens come from the tagger when a model runs, else from this file's
  * own pass, which tokenizes only what can matter: a run of bytes between
- * ASCII spaces without a capital letter, a non-ASCII byte or . ! ? holds no
- * token that can start a phrase or end a sentence, so unless a phrase
- * started just before may go on into it, it is skipped (on prose, more than
- * half the text).  Tokens never span ASCII spaces, so the tokens read are
- * those of the whole text.
+ * ASCII spaces without a capital letter or a non-ASCII byte holds no token
+ * that can start a phrase, so unless a phrase started just before may go on
+ * into it, it is skipped (on prose, more than half the text).  A sentence
+ * end in it would matter only to such a phrase; the skip ends the run of
+ * tokens looked up together as a sentence end does.  Tokens never span
+ * ASCII spaces, so the tokens read are those of the whole text.
  */
 #define GAZ_RUN_MAX 512
 #define GAZ_FOLLOW (NER_GAZ_MAX_WORDS - 1)	/* tokens a phrase has after its first */
@@ -2554,8 +2555,8 @@ gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
 
 /*
  * Bytes for the scan of run_gazetteer: 0 ordinary, GAZ_MATTERS one that
- * makes a run between ASCII spaces worth tokenizing (see above), GAZ_SPACE
- * an ASCII space.
+ * makes a run between ASCII spaces worth tokenizing (a capital or a
+ * non-ASCII byte, see above), GAZ_SPACE an ASCII space.
  */
 #define GAZ_MATTERS 1
 #define GAZ_SPACE 2
@@ -2576,8 +2577,7 @@ run_gazetteer(Candidates *c, const char *s, int len)
 	{
 		for (int b = 0; b < 256; b++)
 			gaz_byte[b] = b == ' ' || (b >= '\t' && b <= '\r') ? GAZ_SPACE :
-				(b >= 'A' && b <= 'Z') || b >= 0x80 || b == '.' || b == '!' || b == '?' ?
-				GAZ_MATTERS : 0;
+				(b >= 'A' && b <= 'Z') || b >= 0x80 ? GAZ_MATTERS : 0;
 		gaz_byte_ready = true;
 	}
 	ner_tokenizer_init(&tz, s, len);
