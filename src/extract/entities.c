@@ -2436,7 +2436,7 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
  * own pass, which tokenizes only what can matter: a run of bytes between
  * ASCII spaces without a capital letter or a non-ASCII byte holds no token
  * that can start a phrase, so unless a phrase started just before may go on
- * into it, it is skipped (on prose, more than half the text).  A sentence
+ * into it (its first word starts a longer phrase), it is skipped (on prose, more than half the text).  A sentence
  * end in it would matter only to such a phrase; the skip ends the run of
  * tokens looked up together as a sentence end does.  Tokens never span
  * ASCII spaces, so the tokens read are those of the whole text.
@@ -2452,6 +2452,7 @@ typedef struct GazetteerPass
 	bool		utf8;
 	NerToken	run[GAZ_RUN_MAX];	/* the sentence's tokens since a skip */
 	bool		starts[GAZ_RUN_MAX];	/* may_start_phrase of each */
+	NerGazWord	words[GAZ_RUN_MAX]; /* of each start, the word's gazetteer entry */
 	int			n;
 	int			done;			/* run[0..done) were looked up */
 	int			owed;			/* tokens a phrase begun in run may still take */
@@ -2469,17 +2470,24 @@ gazetteer_pass(Candidates *c)
 	return gp;
 }
 
-/* Whether a phrase can start at token t. */
+/*
+ * Whether a LOCATION or ORG phrase can start at token t, its gazetteer
+ * entry into *w, and *longer: whether a phrase of more tokens can.
+ */
 static inline bool
-may_start_phrase(const GazetteerPass *gp, const NerToken *t)
+may_start_phrase(const GazetteerPass *gp, const NerToken *t, NerGazWord *w, bool *longer)
 {
 	const char *p = gp->c->s + t->start;
 
+	*longer = false;
 	if (!gp->span_starts[(unsigned char) *p])
 		return false;
-	if (t->flags & NER_TOK_WORD)
-		return ner_is_upper_at(p, t->end - t->start, gp->utf8);
-	return gp->nonword_starts;
+	if ((t->flags & NER_TOK_WORD) ? !ner_is_upper_at(p, t->end - t->start, gp->utf8)
+		: !gp->nonword_starts)
+		return false;
+	ner_gazetteer_word_hash(p, t->end - t->start, w);
+	ner_gazetteer_word_types(w);
+	return ner_gazetteer_word_may_start(w, NER_GAZ_LOCATION | NER_GAZ_ORG, longer);
 }
 
 /* Looks up the phrases starting at run[done..upto), each with the tokens up to run[n). */
@@ -2497,7 +2505,7 @@ gazetteer_lookups(GazetteerPass *gp, int upto)
 
 		if (!gp->starts[i])
 			continue;
-		h = ner_gazetteer_longest(s, toks + i, gp->n - i);
+		h = ner_gazetteer_longest(s, toks + i, gp->n - i, &gp->words[i]);
 		k = h.length;
 		if (k == 0 || !all_capitalised(s, toks + i, k, gp->utf8))
 			continue;
@@ -2527,6 +2535,8 @@ gazetteer_end_run(GazetteerPass *gp)
 static void
 gazetteer_add_token(GazetteerPass *gp, const NerToken *t)
 {
+	bool		longer;
+
 	if (t->flags & NER_TOK_SENT_START)
 		gazetteer_end_run(gp);
 	if (gp->n == GAZ_RUN_MAX)
@@ -2535,11 +2545,15 @@ gazetteer_add_token(GazetteerPass *gp, const NerToken *t)
 		gazetteer_lookups(gp, gp->n - GAZ_FOLLOW);
 		memmove(gp->run, gp->run + gp->done, sizeof(NerToken) * (gp->n - gp->done));
 		memmove(gp->starts, gp->starts + gp->done, sizeof(bool) * (gp->n - gp->done));
+		memmove(gp->words, gp->words + gp->done, sizeof(NerGazWord) * (gp->n - gp->done));
 		gp->n -= gp->done;
 		gp->done = 0;
 	}
 	gp->run[gp->n] = *t;
-	if ((gp->starts[gp->n++] = may_start_phrase(gp, t)))
+	gp->starts[gp->n] = may_start_phrase(gp, t, &gp->words[gp->n], &longer);
+	gp->n++;
+	/* only a phrase of more tokens is owed the next ones */
+	if (longer)
 		gp->owed = GAZ_FOLLOW;
 	else if (gp->owed > 0)
 		gp->owed--;

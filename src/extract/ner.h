@@ -130,7 +130,9 @@ typedef struct NerGazWord
 
 extern void ner_gazetteer_lookup(const char *s, const NerToken *toks, int n,
 								 NerGazHit *hits);
-extern NerGazHit ner_gazetteer_longest(const char *s, const NerToken *toks, int n);
+extern NerGazHit ner_gazetteer_longest(const char *s, const NerToken *toks, int n,
+										const NerGazWord *first);
+extern bool ner_gazetteer_word_may_start(const NerGazWord *gw, uint8 types, bool *longer);
 extern const bool *ner_gazetteer_span_starts(bool *nonword);
 extern void ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw);
 extern void ner_gazetteer_word_types(NerGazWord *gw);

@@ -908,18 +908,27 @@ ner_gazetteer_lookup(const char *s, const NerToken *toks, int n, NerGazHit *hits
 }
 
 /*
- * The longest phrase starting at toks[0] (of toks[0..n)): its types and
- * length as hits[0] of ner_gazetteer_lookup (inside is left 0), without the
- * lookups of the phrases starting at the other tokens.
+ * Whether a phrase of one of types can start with the word of gw (after
+ * ner_gazetteer_word_types): it is one, or *longer: a longer phrase of any
+ * type starts with it.
+ */
+bool
+ner_gazetteer_word_may_start(const NerGazWord *gw, uint8 types, bool *longer)
+{
+	*longer = (gw->types & GAZ_PREFIX) != 0;
+	return *longer || (gw->types & types) != 0;
+}
+
+/*
+ * The longest phrase starting at toks[0] (of toks[0..n)), from first, the
+ * ner_gazetteer_word_types of toks[0]: its types and length as hits[0] of
+ * ner_gazetteer_lookup (inside is left 0), without the lookups of the
+ * phrases starting at the other tokens.
  */
 NerGazHit
-ner_gazetteer_longest(const char *s, const NerToken *toks, int n)
+ner_gazetteer_longest(const char *s, const NerToken *toks, int n, const NerGazWord *first)
 {
-	const GazTable *g = gaz_get_table();
-	uint64		h;
-
 	if (n == 0)
 		return (NerGazHit) {0, 0, 0};
-	h = phrase_step(NER_HASH_INIT, s + toks[0].start, toks[0].end - toks[0].start);
-	return longest_phrase(g, s, toks, n, h, gaz_get(g, h));
+	return longest_phrase(gaz_get_table(), s, toks, n, first->hash, first->types);
 }
