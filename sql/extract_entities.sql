@@ -26,6 +26,8 @@ SELECT * FROM ents('order 12345678901 and 4155550100 and 555-0100');
 -- DATE: ISO, US and European slashes, month names, relative to the reference
 SELECT * FROM ents('on 2024-02-29, 2024-03-15T14:30:00+02:00, 03/15/2024, 15/03/2024, 5 Jan 2025, December 1st, 2023 and Dec 24');
 SELECT * FROM ents('yesterday, today, tomorrow, next Monday, last Friday, this Sunday, 3 days ago, in two weeks, next month');
+-- in any case, with the caseless long s (U+017F) of the pattern; words that only begin like them are not dates
+SELECT * FROM ents('TODAY, Twelve Years From Now, A Day ago, thiſ week; not todays, tod, intwo days, ones days ago');
 -- a version number, an invalid date, a dotted date are not dates
 SELECT * FROM ents('version 1.2.3 and v2.10.2024 and 2023-02-30 and 13/13/2024');
 -- TIME

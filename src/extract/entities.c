@@ -1776,31 +1776,71 @@ period_after(TextScan *sc, int q)
 		IS_WORD(w, n, "saturday") || IS_WORD(w, n, "sunday");
 }
 
+/*
+ * The number of the word of wl (lower-case ASCII letters) that the n bytes
+ * at p spell in any case, or -1.
+ */
+static int
+word_number_ci(WordList *wl, const char *p, int n)
+{
+	unsigned char first = (unsigned char) (*p | 0x20);
+
+	if (!wl->ready)
+		word_list_init(wl);
+	for (int k = wl->from[first]; k < wl->to[first]; k++)
+	{
+		int			i = wl->by_first[k];
+		int			j = 1;
+
+		if (wl->len[i] != n)
+			continue;
+		while (j < n && (p[j] | 0x20) == wl->words[i][j])
+			j++;
+		if (j == n)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The words a relative date starts with, in the pattern's groups: a day,
+ * next/last/this, in, or a count (the order matters below).
+ */
+static const char *const relative_words[] = {
+	"today", "tonight", "yesterday", "tomorrow", "next", "last", "this", "in", "a", "an",
+	"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+"twelve", NULL};
+static WordList relative_list = {relative_words};
+
+#define RELATIVE_PERIOD 4		/* the first of next, last, this */
+#define RELATIVE_IN 7			/* in; the counts follow */
+
 static bool
 pf_date_relative(TextScan *sc, int p)
 {
-	char		w[16];
-	int			n;
+	int			n = 0;
+	int			i;
 
 	if (DIGIT(AT(sc, p)) || HI(AT(sc, p)))
 	{
-		int			k = 0;
-
-		while (k < 3 && DIGIT(AT(sc, p + k)))
-			k++;
-		return k == 0 || HI(AT(sc, p + k)) || unit_after(sc, p + k);
+		while (n < 3 && DIGIT(AT(sc, p + n)))
+			n++;
+		return n == 0 || HI(AT(sc, p + n)) || unit_after(sc, p + n);
 	}
-	n = lower_word(sc, p, w, 15);
-	if (n < 0)
+	/* the letters (at most one more than the longest word); caseless s, k match non-ASCII */
+	while (n < 10 && LETTER(AT(sc, p + n)))
+		n++;
+	if (HI(AT(sc, p + n)))
 		return true;
-	if (IS_WORD(w, n, "today") || IS_WORD(w, n, "tonight") || IS_WORD(w, n, "yesterday") ||
-		IS_WORD(w, n, "tomorrow"))
+	if (n == 10 || (i = word_number_ci(&relative_list, sc->s + p, n)) < 0)
+		return false;
+	if (i < RELATIVE_PERIOD)
 		return true;
-	if (IS_WORD(w, n, "next") || IS_WORD(w, n, "last") || IS_WORD(w, n, "this"))
+	if (i < RELATIVE_IN)
 		return period_after(sc, p + n);
-	if (IS_WORD(w, n, "in"))
+	if (i == RELATIVE_IN)
 		return count_after(sc, p + n);
-	return count_word(w, n) && unit_after(sc, p + n);
+	return unit_after(sc, p + n);
 }
 
 static bool
@@ -1883,15 +1923,46 @@ add_position(WordPositions *wp, int p)
 }
 
 /*
+ * Bit 7 of each byte of the eight bytes w set where a byte is below 0x21 (an
+ * ASCII space among them) or not ASCII, and perhaps where a byte right
+ * after such a byte is 0x21 (the subtraction's borrow): a superset, for
+ * callers that check each byte it marks.
+ */
+static inline uint64
+space_or_high_bytes(uint64 w)
+{
+	return ((w - UINT64CONST(0x2121212121212121)) | w) & UINT64CONST(0x8080808080808080);
+}
+
+/* Records a word of org_suffixes or org_names at p when one starts there, after a space. */
+static inline void
+org_word_at(TextScan *sc, int p, const bool *either)
+{
+	int			c;
+
+	if (p >= sc->len || !either[(unsigned char) sc->s[p]])
+		return;
+	c = (unsigned char) sc->s[p - 1];
+	if (!SPACE(c) && !HI(c))
+		return;
+	if (word_at(sc, p, &org_suffixes, 0))
+		add_position(&sc->suffixes, p);
+	if (word_at(sc, p, &org_names, 0))
+		add_position(&sc->named, p);
+}
+
+/*
  * Every position after a space (or a non-ASCII byte) where a word of
  * org_suffixes or of org_names starts, then a non-word byte: one pass over
- * the text for both, at the first question.
+ * the text for both, at the first question, eight bytes at a time (most
+ * bytes are no space).
  */
 static void
 find_org_words(TextScan *sc)
 {
 	static bool either[256];	/* a first byte of either list */
 	static bool either_ready = false;
+	int			i = 0;
 
 	if (!either_ready)
 	{
@@ -1901,27 +1972,17 @@ find_org_words(TextScan *sc)
 			either[b] = org_suffixes.first[b] || org_names.first[b];
 		either_ready = true;
 	}
-	/* the byte first, four at a time: most bytes start no word of either list */
-	for (int p = 1; p < sc->len; p++)
+	for (; i + 8 <= sc->len; i += 8)
 	{
-		const unsigned char *u = (const unsigned char *) sc->s + p;
-		int			c;
+		uint64		w;
+		uint64		marked;
 
-		if (p + 4 <= sc->len && !(either[u[0]] | either[u[1]] | either[u[2]] | either[u[3]]))
-		{
-			p += 3;
-			continue;
-		}
-		if (!either[u[0]])
-			continue;
-		c = u[-1];
-		if (!SPACE(c) && !HI(c))
-			continue;
-		if (word_at(sc, p, &org_suffixes, 0))
-			add_position(&sc->suffixes, p);
-		if (word_at(sc, p, &org_names, 0))
-			add_position(&sc->named, p);
+		memcpy(&w, sc->s + i, 8);
+		for (marked = space_or_high_bytes(w); marked != 0; marked &= marked - 1)
+			org_word_at(sc, i + pg_rightmost_one_pos64(marked) / 8 + 1, either);
 	}
+	for (; i < sc->len; i++)
+		org_word_at(sc, i + 1, either);
 	sc->org_words_found = true;
 }
 
