@@ -32,6 +32,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/ascii.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -2802,6 +2803,30 @@ char_count(const char *p, int n)
 	return k;
 }
 
+/*
+ * Whether s[0..n) is all ASCII: then its characters are its bytes, in every
+ * server encoding, and char_count need not run.
+ */
+static bool
+text_is_ascii(const char *s, int n)
+{
+	int			k = n & ~7;
+
+	if (!is_valid_ascii((const unsigned char *) s, k))
+		return false;
+	for (; k < n; k++)
+		if (HI((unsigned char) s[k]))
+			return false;
+	return true;
+}
+
+/* Characters in s[from..to), of a text that is all ASCII when ascii. */
+static inline int
+chars_between(const char *s, int from, int to, bool ascii)
+{
+	return ascii ? to - from : char_count(s + from, to - from);
+}
+
 typedef struct Ranked
 {
 	int			idx;
@@ -2847,11 +2872,12 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 	Ranked	   *r = palloc(sizeof(Ranked) * Max(c->n, 1));
 	bool	   *taken = palloc0(Max(len, 1));
 	int			kept = 0;
+	bool		ascii = text_is_ascii(c->s, len);
 
 	for (int i = 0; i < c->n; i++)
 	{
 		r[i].idx = i;
-		r[i].nchars = char_count(c->s + c->rows[i].start, c->rows[i].end - c->rows[i].start);
+		r[i].nchars = chars_between(c->s, c->rows[i].start, c->rows[i].end, ascii);
 		r[i].prio = c->prio[i];
 		r[i].start = c->rows[i].start;
 		r[i].score = c->rows[i].score;
@@ -3042,8 +3068,61 @@ row_cmp(const EntityRow *x, const EntityRow *y)
 #include "lib/sort_template.h"
 
 /*
+ * A text datum of each label name of extract_entities, made once per
+ * backend: most rows have one of them.
+ */
+static Datum
+label_datum(const char *label)
+{
+	static Datum datums[NLABELS];
+
+	for (int k = 0; k < (int) NLABELS; k++)
+		if (label == label_names[k])
+		{
+			if (datums[k] == (Datum) 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				datums[k] = CStringGetTextDatum(label);
+				MemoryContextSwitchTo(old);
+			}
+			return datums[k];
+		}
+	return CStringGetTextDatum(label);
+}
+
+/* Bytes of the text datums of rows (their text and normalized columns), int-aligned. */
+static Size
+rows_text_size(const EntityRow *rows, int n)
+{
+	Size		size = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		size += INTALIGN(VARHDRSZ + (rows[i].text ? strlen(rows[i].text)
+									 : rows[i].end - rows[i].start));
+		if (rows[i].normalized)
+			size += INTALIGN(VARHDRSZ + strlen(rows[i].normalized));
+	}
+	return size;
+}
+
+/* A text datum of p[0..n) at *arena, which it moves past it. */
+static Datum
+arena_text(char **arena, const char *p, Size n)
+{
+	text	   *t = (text *) *arena;
+
+	SET_VARSIZE(t, VARHDRSZ + n);
+	memcpy(VARDATA(t), p, n);
+	*arena += INTALIGN(VARHDRSZ + n);
+	return PointerGetDatum(t);
+}
+
+/*
  * Sorts rows by position and returns them as the SRF's result, turning byte
- * offsets into 1-based character offsets in one pass over the text.
+ * offsets into 1-based character offsets in one pass over the text.  The
+ * text datums of all rows share one allocation.
  */
 void
 entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
@@ -3051,12 +3130,21 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			byte_pos = 0;
 	int64		char_pos = 1;
+	int			last_end = 0;
+	bool		ascii;
+	char	   *arena;
 
 	/* the executor's descriptor, when it gives one, saves building it per call */
 	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
 						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
+	if (n == 0)
+		return;
 	if (n > 1)
 		sort_rows(rows, n);
+	for (int i = 0; i < n; i++)
+		last_end = Max(last_end, rows[i].end);
+	ascii = text_is_ascii(s, last_end);
+	arena = palloc(rows_text_size(rows, n));
 	for (int i = 0; i < n; i++)
 	{
 		EntityRow  *r = &rows[i];
@@ -3064,16 +3152,17 @@ entity_rows_emit(FunctionCallInfo fcinfo, const char *s, EntityRow *rows, int n)
 		bool		nulls[6] = {false, false, false, false, false, false};
 		int64		start;
 
-		char_pos += char_count(s + byte_pos, r->start - byte_pos);
+		char_pos += chars_between(s, byte_pos, r->start, ascii);
 		byte_pos = r->start;
 		start = char_pos;
-		values[0] = CStringGetTextDatum(r->label);
-		values[1] = r->text ? CStringGetTextDatum(r->text)
-			: PointerGetDatum(cstring_to_text_with_len(s + r->start, r->end - r->start));
-		values[2] = r->normalized ? CStringGetTextDatum(r->normalized) : (Datum) 0;
+		values[0] = label_datum(r->label);
+		values[1] = r->text ? arena_text(&arena, r->text, strlen(r->text))
+			: arena_text(&arena, s + r->start, r->end - r->start);
+		values[2] = r->normalized ? arena_text(&arena, r->normalized, strlen(r->normalized))
+			: (Datum) 0;
 		nulls[2] = r->normalized == NULL;
 		values[3] = Int32GetDatum((int32) start);
-		values[4] = Int32GetDatum((int32) (start + char_count(s + r->start, r->end - r->start)));
+		values[4] = Int32GetDatum((int32) (start + chars_between(s, r->start, r->end, ascii)));
 		values[5] = Float8GetDatum(r->score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
