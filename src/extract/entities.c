@@ -2194,6 +2194,36 @@ may_start_at_digits(const Rule *rule, int r, int c)
 	return true;
 }
 
+/*
+ * The same at r digits, an ASCII space and then the ASCII byte c (0: the
+ * end), for the rules that may_start_at_digits lets go on after a space:
+ * the first bytes of the words their patterns want there, spelt out.
+ */
+static bool
+may_start_at_digits_space(const Rule *rule, int r, int c)
+{
+	RulePrefilter pf = rule->maybe;
+	int			lower = c | 0x20;
+
+	if (pf == pf_money_after)	/* \s?, a multiplier or a currency */
+		return c != 0 && strchr("kKmMbt" "UEGJCANRISDPBMZKHT" "depy", c) != NULL;
+	if (pf == pf_percent)		/* \s?, % or p(er)... */
+		return c == '%' || c == 'p';
+	if (pf == pf_quantity)		/* \s?, a unit */
+		return c != 0 && strchr("KMGTPbkmunshdwycfglotLCFHWVArpqv", c) != NULL;
+	if (pf == pf_date_dmy)		/* (?i)\s+, a month */
+		return SPACE(c) || (c != 0 && strchr("jfmasond", lower) != NULL);
+	if (pf == pf_date_relative) /* (?i)\s+, days?, weeks?, months?, years? */
+		return SPACE(c) || (c != 0 && strchr("dwmy", lower) != NULL);
+	if (pf == pf_time_ampm)		/* (?i)\s?[ap] */
+		return lower == 'a' || lower == 'p';
+	if (pf == pf_card)			/* \d{4} \d{4}, unless 13 digits or more came first */
+		return r == DIGIT_RUN_MAX || DIGIT(c);
+	if (pf == pf_phone_nanp)	/* 1 (ddd) or 1 ddd, ddd ddd */
+		return DIGIT(c) || (r == 1 && c == '(');
+	return true;
+}
+
 StaticAssertDecl(lengthof(rules) <= 32, "rule sets are 32-bit masks");
 
 /*
@@ -2209,6 +2239,7 @@ typedef struct RuleSet
 	uint32		first[256];
 	uint32		not_after[256];
 	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
+	uint32		after_digits_space[DIGIT_RUN_MAX + 1][256];
 } RuleSet;
 
 static RuleSet *compiled = NULL;
@@ -2246,8 +2277,12 @@ compiled_rules(void)
 					rs->first[b] |= bit;
 			for (int r = 1; r <= DIGIT_RUN_MAX; r++)
 				for (int b = 0; b < 256; b++)
+				{
 					if (HI(b) || may_start_at_digits(&rules[i], r, b))
 						rs->after_digits[r][b] |= bit;
+					if (HI(b) || may_start_at_digits_space(&rules[i], r, b))
+						rs->after_digits_space[r][b] |= bit;
+				}
 		}
 	}
 	PG_CATCH();
@@ -2389,9 +2424,16 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 		{
 			int			e = p + 1;
 
+			int			r;
+			int			after;
+
 			while (e < len && DIGIT(s[e]))
 				e++;
-			cand &= rs->after_digits[Min(e - p, DIGIT_RUN_MAX)][e < len ? (unsigned char) s[e] : 0];
+			r = Min(e - p, DIGIT_RUN_MAX);
+			after = e < len ? (unsigned char) s[e] : 0;
+			cand &= rs->after_digits[r][after];
+			if (SPACE(after) && cand != 0)
+				cand &= rs->after_digits_space[r][e + 1 < len ? (unsigned char) s[e + 1] : 0];
 		}
 		while (cand != 0)
 		{
@@ -2520,10 +2562,17 @@ typedef struct GazetteerPass
 	int			owed;			/* tokens a phrase begun in run may still take */
 } GazetteerPass;
 
+/*
+ * A pass over the text of c.  The state (15 kB) is allocated once per
+ * backend: allocating it per text cost a malloc and a free each time.
+ */
 static GazetteerPass *
 gazetteer_pass(Candidates *c)
 {
-	GazetteerPass *gp = palloc(sizeof(GazetteerPass));
+	static GazetteerPass *gp = NULL;
+
+	if (gp == NULL)
+		gp = MemoryContextAlloc(TopMemoryContext, sizeof(GazetteerPass));
 
 	gp->c = c;
 	gp->span_starts = ner_gazetteer_span_starts(&gp->nonword_starts);
@@ -2698,7 +2747,6 @@ run_gazetteer(Candidates *c, const char *s, int len)
 		p = tz.pos;
 	}
 	gazetteer_end_run(gp);
-	pfree(gp);
 }
 
 /*
@@ -2769,7 +2817,6 @@ run_model_and_gazetteer(Candidates *c, const NerModel *m, const char *s, int len
 	ms.gazetteer = gazetteer_pass(c);
 	ner_tag_text_sentences(m, s, len, model_span, model_sentence, &ms);
 	gazetteer_end_run(ms.gazetteer);
-	pfree(ms.gazetteer);
 }
 
 /* ---- the overlap rule ---- */
