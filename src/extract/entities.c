@@ -2229,8 +2229,9 @@ StaticAssertDecl(lengthof(rules) <= 32, "rule sets are 32-bit masks");
 /*
  * The rules compiled anchored (PCRE2_ANCHORED, so JIT code runs them at a
  * given position), their label numbers, and the scanner's tables: the rules
- * a byte can start (first), and the rules an ASCII byte cannot come before
- * (not_after).  In UTF-8 no match starts at a continuation byte.
+ * a byte can start (first), the rules an ASCII byte cannot come before
+ * (not_after), what a number allows (after_digits), and the bytes the rules
+ * cannot do without.  In UTF-8 no match starts at a continuation byte.
  */
 typedef struct RuleSet
 {
@@ -2240,6 +2241,9 @@ typedef struct RuleSet
 	uint32		not_after[256];
 	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
 	uint32		after_digits_space[DIGIT_RUN_MAX + 1][256];
+	char		needed[16];		/* the bytes of the rules' needs, each once */
+	int			nneeded;
+	uint16		needs[NRULES];	/* of each rule, bit k: it needs needed[k] */
 } RuleSet;
 
 static RuleSet *compiled = NULL;
@@ -2270,6 +2274,18 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
+			for (const char *n = rules[i].needs; *n; n++)
+			{
+				char	   *k = memchr(rs->needed, *n, rs->nneeded);
+
+				if (k == NULL)
+				{
+					Assert(rs->nneeded < (int) sizeof(rs->needed));
+					k = &rs->needed[rs->nneeded++];
+					*k = *n;
+				}
+				rs->needs[i] |= 1 << (k - rs->needed);
+			}
 			mark_bytes(rs->first, rules[i].first, bit);
 			mark_bytes(rs->not_after, rules[i].not_after, bit);
 			if (rules[i].non_ascii_first)
@@ -2334,33 +2350,40 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 	c->n++;
 }
 
-/*
- * True when every byte of needs occurs in s[0..len) ('0': some digit).
- * known[b] remembers answers across the rules of one text (0 unknown, 1 no,
- * 2 yes); memchr answers a byte faster than building a table of them all.
- */
+/* Whether byte b occurs in s[0..len) ('0': some ASCII digit). */
 static bool
-has_needed_bytes(const char *s, int len, const char *needs, uint8 *known)
+byte_occurs(const char *s, int len, unsigned char b)
 {
-	for (const char *n = needs; *n; n++)
-	{
-		unsigned char b = (unsigned char) *n;
+	if (b != '0')
+		return memchr(s, b, len) != NULL;
+	for (int i = 0; i < len; i++)
+		if (DIGIT(s[i]))
+			return true;
+	return false;
+}
 
-		if (known[b] == 0)
-		{
-			bool		found = false;
+/*
+ * The rules of wanted whose needed bytes all occur in s[0..len): each of
+ * the bytes the rules need is looked for once (memchr answers a byte faster
+ * than building a table of them all).
+ */
+static uint32
+rules_with_needed_bytes(const RuleSet *rs, const char *s, int len, uint32 wanted)
+{
+	uint32		asked = 0,
+				found = 0,
+				rules_found = 0;
 
-			if (b == '0')
-				for (int i = 0; i < len && !found; i++)
-					found = DIGIT(s[i]);
-			else
-				found = memchr(s, b, len) != NULL;
-			known[b] = found ? 2 : 1;
-		}
-		if (known[b] == 1)
-			return false;
-	}
-	return true;
+	for (int i = 0; i < (int) NRULES; i++)
+		if (wanted & ((uint32) 1 << i))
+			asked |= rs->needs[i];
+	for (int k = 0; k < rs->nneeded; k++)
+		if ((asked & (1 << k)) && byte_occurs(s, len, (unsigned char) rs->needed[k]))
+			found |= 1 << k;
+	for (int i = 0; i < (int) NRULES; i++)
+		if ((wanted & ((uint32) 1 << i)) && (rs->needs[i] & ~found) == 0)
+			rules_found |= (uint32) 1 << i;
+	return rules_found;
 }
 
 /* A rule's match, kept until all are known. */
@@ -2386,7 +2409,6 @@ static void
 run_rules(Candidates *c, const char *s, int len, int refj)
 {
 	RuleSet    *rs = compiled_rules();
-	uint8		known[256];
 	uint32		active = 0;
 	int			resume[NRULES];
 	TextScan		sc;
@@ -2394,13 +2416,13 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	int			nhits = 0,
 				cap = 0;
 
-	memset(known, 0, sizeof(known));
 	for (int i = 0; i < (int) NRULES; i++)
 	{
 		resume[i] = 0;
-		if (c->want[rs->label[i]] && has_needed_bytes(s, len, rules[i].needs, known))
+		if (c->want[rs->label[i]])
 			active |= (uint32) 1 << i;
 	}
+	active = rules_with_needed_bytes(rs, s, len, active);
 	if (active == 0)
 		return;
 
