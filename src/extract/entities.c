@@ -899,6 +899,8 @@ struct TextScan
 	bool		org_words_found;	/* the two below are filled */
 	WordPositions suffixes;		/* where company suffixes start */
 	WordPositions named;		/* where University, College... start */
+	bool		state_commas_found;	/* the one below is filled */
+	WordPositions state_commas;	/* commas a state code follows (or may) */
 	int			next_at;		/* the next @ (len: none), -1 before the first question */
 	int			local_start;	/* where the run of e-mail local bytes before it starts */
 	int			rejected_end;	/* set by a prefilter that knows the pattern matches
@@ -1989,18 +1991,21 @@ find_org_words(TextScan *sc)
 
 /*
  * A word of wp after p, before the first byte at or after p not of class
- * allowed (*brk caches it).  p never decreases from one question to the next.
+ * allowed (*brk caches it; it is looked for only while such a word lies
+ * ahead).  p never decreases from one question to the next.
  */
 static bool
 word_before_break(TextScan *sc, int p, int *brk, uint32 allowed, WordPositions *wp)
 {
 	if (!sc->org_words_found)
 		find_org_words(sc);
-	if (*brk < p)
-		*brk = next_break(sc, p, allowed);
 	while (wp->at < wp->n && wp->pos[wp->at] <= p)
 		wp->at++;
-	return wp->at < wp->n && wp->pos[wp->at] <= *brk;
+	if (wp->at == wp->n)
+		return false;
+	if (*brk < p)
+		*brk = next_break(sc, p, allowed);
+	return wp->pos[wp->at] <= *brk;
 }
 
 /*
@@ -2056,23 +2061,18 @@ pf_org_named(TextScan *sc, int p)
 		name_words_before(sc, p, sc->named.pos[sc->named.at], 3, UPPER_ASCII);
 }
 
-/* Capitalized words before a comma, spaces and a state code: "Springfield, IL". */
+/* Spaces and a state code after the comma at k (maybe: a non-ASCII byte first). */
 static bool
-pf_city_state(TextScan *sc, int p)
+state_after_comma(TextScan *sc, int k)
 {
 	static const char *const states =
 		"AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
 		"NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC";
-	int			q;
+	int			q = skip_spaces(sc, k + 1);
 	int			a,
 				b,
 				c;
 
-	if (sc->name_break < p)
-		sc->name_break = next_break(sc, p, BC_NAME);
-	if (AT(sc, sc->name_break) != ',')
-		return false;
-	q = skip_spaces(sc, sc->name_break + 1);
 	if (q <= 0)
 		return q < 0;
 	a = AT(sc, q);
@@ -2086,6 +2086,34 @@ pf_city_state(TextScan *sc, int p)
 		if (st[0] == a && st[1] == b)
 			return true;
 	return false;
+}
+
+/*
+ * Capitalized words before a comma, spaces and a state code: "Springfield,
+ * IL".  The commas followed by a state are found at the first question; the
+ * name's end is looked for only while one lies ahead.
+ */
+static bool
+pf_city_state(TextScan *sc, int p)
+{
+	WordPositions *wp = &sc->state_commas;
+
+	if (!sc->state_commas_found)
+	{
+		for (const char *k = memchr(sc->s, ',', sc->len); k != NULL;
+			 k = memchr(k + 1, ',', sc->len - (k + 1 - sc->s)))
+			if (state_after_comma(sc, k - sc->s))
+				add_position(wp, k - sc->s);
+		sc->state_commas_found = true;
+	}
+	while (wp->at < wp->n && wp->pos[wp->at] < p)
+		wp->at++;
+	if (wp->at == wp->n)
+		return false;
+	/* a comma ends a name: the first one after p decides */
+	if (sc->name_break < p)
+		sc->name_break = next_break(sc, p, BC_NAME);
+	return sc->name_break == wp->pos[wp->at];
 }
 
 static const Rule rules[] = {
