@@ -77,6 +77,8 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 src/forecast/lstm_net.o: CFLAGS += -O3 -fno-trapping-math
 # The same for the NER tagger's weight sums and Viterbi (branch-free maxima).
 src/extract/ner.o: CFLAGS += -O3 -fno-trapping-math
+# The entity scanner: 3% fewer instructions (inlining into the scan loop).
+src/extract/entities.o: CFLAGS += -O3
 
 .PHONY: deps test demo demo-stop
 
