@@ -903,8 +903,8 @@ struct TextScan
 	WordPositions state_commas;	/* commas a state code follows (or may) */
 	int			next_at;		/* the next @ (len: none), -1 before the first question */
 	int			local_start;	/* where the run of e-mail local bytes before it starts */
-	int			rejected_end;	/* set by a prefilter that knows the pattern matches
-								 * up to here and the handler refuses the match */
+	int			rejected_end;	/* set by a prefilter that knows no match the handler
+								 * takes starts before here: the rule resumes here */
 	int			certain_end;	/* set by a prefilter that read the whole match, to
 								 * here: the pattern need not run (no groups) */
 	int			number_at;		/* number_end's last question, and its answers */
@@ -1146,7 +1146,7 @@ lower_word(TextScan *sc, int p, char *buf, int max)
 /*
  * The bytes from p up to the next @ are all of the local part's class: the
  * next @ and where the run of such bytes before it starts are kept, so each
- * word is not scanned again.
+ * word is not scanned again, and the scan skips to that run (rejected_end).
  */
 static bool
 pf_email(TextScan *sc, int p)
@@ -1160,7 +1160,10 @@ pf_email(TextScan *sc, int p)
 		while (sc->local_start > 0 && IS(sc->s[sc->local_start - 1], BC_EMAIL))
 			sc->local_start--;
 	}
-	return sc->next_at < sc->len && p >= sc->local_start;
+	if (p >= sc->local_start && sc->next_at < sc->len)
+		return true;
+	sc->rejected_end = sc->next_at < sc->len ? sc->local_start : sc->len;
+	return false;
 }
 
 /*
@@ -2002,10 +2005,17 @@ word_before_break(TextScan *sc, int p, int *brk, uint32 allowed, WordPositions *
 	while (wp->at < wp->n && wp->pos[wp->at] <= p)
 		wp->at++;
 	if (wp->at == wp->n)
+	{
+		sc->rejected_end = sc->len;		/* no such word after p */
 		return false;
+	}
 	if (*brk < p)
 		*brk = next_break(sc, p, allowed);
-	return wp->pos[wp->at] <= *brk;
+	if (wp->pos[wp->at] <= *brk)
+		return true;
+	/* a name starting before the break ends there, without the word */
+	sc->rejected_end = *brk;
+	return false;
 }
 
 /*
@@ -2109,11 +2119,17 @@ pf_city_state(TextScan *sc, int p)
 	while (wp->at < wp->n && wp->pos[wp->at] < p)
 		wp->at++;
 	if (wp->at == wp->n)
+	{
+		sc->rejected_end = sc->len;
 		return false;
-	/* a comma ends a name: the first one after p decides */
+	}
+	/* a comma ends a name: the first one after p decides, for every name up to it */
 	if (sc->name_break < p)
 		sc->name_break = next_break(sc, p, BC_NAME);
-	return sc->name_break == wp->pos[wp->at];
+	if (sc->name_break == wp->pos[wp->at])
+		return true;
+	sc->rejected_end = sc->name_break;
+	return false;
 }
 
 static const Rule rules[] = {
