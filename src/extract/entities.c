@@ -1343,12 +1343,14 @@ pf_ipv6(TextScan *sc, int p)
 		colons += c == ':';
 		q++;
 	}
-	if (colons < 2)
+	/* a match from inside the run would end where it does: none there either */
+	if (colons < 2 || (!HI(c) && c != '.' && WORDCHAR(c)))
+	{
+		sc->rejected_end = q;
 		return false;
+	}
 	if (HI(c) || c == '.')
 		return true;
-	if (WORDCHAR(c))
-		return false;
 	if (AFTER_NON_ASCII(sc, p))
 		return true;
 	if (q - p < (int) sizeof(buf))
