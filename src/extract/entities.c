@@ -2287,6 +2287,7 @@ typedef struct RuleSet
 	uint32		not_after[256];
 	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
 	uint32		after_digits_space[DIGIT_RUN_MAX + 1][256];
+	bool		inside_word[256];	/* word bytes no rule starts at after a word byte */
 	char		needed[16];		/* the bytes of the rules' needs, each once */
 	int			nneeded;
 	uint16		needs[NRULES];	/* of each rule, bit k: it needs needed[k] */
@@ -2353,6 +2354,13 @@ compiled_rules(void)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	for (int b = 0; b < 256; b++)
+	{
+		rs->inside_word[b] = WORDCHAR(b);
+		for (int c = 0; c < 128 && rs->inside_word[b]; c++)
+			if (WORDCHAR(c) && (rs->first[b] & ~rs->not_after[c]) != 0)
+				rs->inside_word[b] = false;
+	}
 	compiled = rs;
 	return rs;
 }
@@ -2480,10 +2488,18 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	sc.next_at = -1;
 	for (int p = 0; p < len; p++)
 	{
-		uint32		cand = rs->first[(unsigned char) s[p]] & active;
+		uint32		cand;
 
 		if ((p & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		/* the rest of a word, where no rule starts (most bytes of prose) */
+		if (p > 0 && rs->inside_word[(unsigned char) s[p]] && WORDCHAR((unsigned char) s[p - 1]))
+		{
+			while (p + 1 < len && rs->inside_word[(unsigned char) s[p + 1]])
+				p++;
+			continue;
+		}
+		cand = rs->first[(unsigned char) s[p]] & active;
 		if (cand == 0)
 			continue;
 		if (p > 0)
