@@ -906,7 +906,10 @@ struct TextScan
 	int			rejected_end;	/* set by a prefilter that knows no match the handler
 								 * takes starts before here: the rule resumes here */
 	int			certain_end;	/* set by a prefilter that read the whole match, to
-								 * here: the pattern need not run (no groups) */
+								 * here: the pattern need not run */
+	int			certain_groups; /* and, when it also read the groups, their number
+								 * with group 0 and their bounds */
+	PCRE2_SIZE	certain_ov[6];
 	int			number_at;		/* number_end's last question, and its answers */
 	int			number_end[2];
 	bool		number_hi[2];
@@ -1510,31 +1513,80 @@ pf_money_after(TextScan *sc, int p)
 	return currency_at(sc, q);
 }
 
+/* Whether the digits and dots s[p..e) read \d+(?:\.\d+)?: one dot at most, between digits. */
+static bool
+one_decimal_number(TextScan *sc, int p, int e)
+{
+	int			dots = 0;
+
+	for (int i = p; i < e; i++)
+		dots += sc->s[i] == '.';
+	return dots <= 1 && DIGIT(sc->s[p]) && DIGIT(sc->s[e - 1]);
+}
+
+/*
+ * The match is s[p..end), its groups 1 and 2 (when n is 3) at the given
+ * bounds: the pattern need not run (certain_end).
+ */
+static void
+certain_match(TextScan *sc, int p, int end, int n, int g1, int e1, int g2, int e2)
+{
+	sc->certain_end = end;
+	sc->certain_groups = n;
+	sc->certain_ov[0] = p;
+	sc->certain_ov[1] = end;
+	sc->certain_ov[2] = g1;
+	sc->certain_ov[3] = e1;
+	sc->certain_ov[4] = g2;
+	sc->certain_ov[5] = e2;
+}
+
+/*
+ * A number (a run of digits and dots that is not one cannot be followed by
+ * the rest), an optional space, then % or percent or per cent then \b: all
+ * ASCII, that is the whole match (certain_end).
+ */
 static bool
 pf_percent(TextScan *sc, int p)
 {
+	static const char *const words[] = {"percent", "per cent", NULL};
+	static WordList list = {words};
 	bool		hi;
-	int			start;
-	int			c;
+	int			start,
+				e,
+				q,
+				n;
 
+	start = p;
 	if (AT(sc, p) == '+' || AT(sc, p) == '-')
 		p++;
 	if (HI(AT(sc, p)))
 		return true;
-	start = p;
-	p = number_end(sc, p, false, &hi);
+	e = number_end(sc, p, false, &hi);
 	if (hi)
 		return true;
-	if (p == start || !DIGIT(AT(sc, p - 1)))
+	if (e == p || !DIGIT(AT(sc, e - 1)))
 		return false;
-	c = after_space(sc, p);
-	return c == '%' || c == 'p' || HI(c);
+	q = SPACE(AT(sc, e)) ? e + 1 : e;
+	if (AT(sc, q) != '%' && AT(sc, q) != 'p')
+		return HI(AT(sc, q));
+	if (!one_decimal_number(sc, p, e))
+		return false;
+	if (AFTER_NON_ASCII(sc, start))
+		return true;
+	if (AT(sc, q) == '%')
+		n = 1;
+	else if ((n = word_len_at(sc, q, &list, 0)) == 0 || HI(AT(sc, q + n)))
+		return n > 0;
+	certain_match(sc, start, q + n, 2, start, e, 0, 0);
+	return true;
 }
 
 /*
  * A number, an optional space, then one of the pattern's units not followed
  * by [\w/].  The words are the pattern's alternatives spelt out (its
- * non-ASCII units start with a byte >= 0x80, which passes).
+ * non-ASCII units start with a byte >= 0x80, which passes).  All ASCII, that
+ * is the whole match, with its groups (certain_end).
  */
 static bool
 pf_quantity(TextScan *sc, int p)
@@ -1551,14 +1603,22 @@ pf_quantity(TextScan *sc, int p)
 	static WordList list = {units};
 	bool		hi;
 	int			e = number_end(sc, p, false, &hi);
+	int			u,
+				n;
 
 	if (hi || HI(AT(sc, p)))
 		return true;
 	if (e == p || !DIGIT(AT(sc, e - 1)))
 		return false;
-	if (SPACE(AT(sc, e)))
-		e++;
-	return HI(AT(sc, e)) || word_at(sc, e, &list, BC_UNIT_END);
+	u = SPACE(AT(sc, e)) ? e + 1 : e;
+	if (HI(AT(sc, u)))
+		return true;
+	/* a unit is followed by no letter, so one at most fits */
+	if ((n = word_len_at(sc, u, &list, BC_UNIT_END)) == 0 || !one_decimal_number(sc, p, e))
+		return false;
+	if (!HI(AT(sc, u + n)) && !AFTER_NON_ASCII(sc, p))
+		certain_match(sc, p, u + n, 3, p, e, u, u + n);
+	return true;
 }
 
 static bool
@@ -2538,12 +2598,13 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			m.s = s;
 			if (sc.certain_end > p)
 			{
-				/* the prefilter read the match: only handlers that read no groups */
-				m.ov = NULL;
-				m.ngroups = 0;
+				/* the prefilter read the match (and the groups, when it gives them) */
+				m.ov = sc.certain_groups > 0 ? sc.certain_ov : NULL;
+				m.ngroups = sc.certain_groups;
 				m.start = p;
 				m.end = sc.certain_end;
 				sc.certain_end = 0;
+				sc.certain_groups = 0;
 			}
 			else
 			{
