@@ -1336,6 +1336,7 @@ static bool
 pf_ipv6(TextScan *sc, int p)
 {
 	int			colons = 0;
+	bool		compressed = false; /* a :: */
 	int			q = p;
 	int			c;
 	char		buf[INET6_ADDRSTRLEN + 1];
@@ -1343,7 +1344,11 @@ pf_ipv6(TextScan *sc, int p)
 
 	while ((c = AT(sc, q)) != 0 && (HEX(c) || c == ':'))
 	{
-		colons += c == ':';
+		if (c == ':')
+		{
+			compressed |= colons > 0 && sc->s[q - 1] == ':';
+			colons++;
+		}
 		q++;
 	}
 	/* a match from inside the run would end where it does: none there either */
@@ -1356,7 +1361,8 @@ pf_ipv6(TextScan *sc, int p)
 		return true;
 	if (AFTER_NON_ASCII(sc, p))
 		return true;
-	if (q - p < (int) sizeof(buf))
+	/* without :: an address has eight groups (inet_pton would refuse 10:00:00) */
+	if ((compressed || colons == 7) && q - p < (int) sizeof(buf))
 	{
 		memcpy(buf, sc->s + p, q - p);
 		buf[q - p] = '\0';
