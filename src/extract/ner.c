@@ -42,6 +42,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -664,92 +667,91 @@ emissions(const float *weights, int T, int nfeat, const uint32 *feats, int n, fl
  */
 #define NER_COMMON_T 9
 
-/* Tokens ahead whose weight rows emissions_q prefetches. */
+/* Tokens ahead whose weight rows tag_sentence prefetches. */
 #define NER_PREFETCH_AHEAD 2
-
-/* emissions_q with T known to the compiler where the caller's is constant. */
-static pg_attribute_always_inline void
-emissions_q_t(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			  bool add)
-{
-	for (int i = 0; i < n; i++)
-	{
-		int32	   *e = acc + (Size) i * T;
-		const uint32 *f = feats + (Size) i * nfeat;
-
-		if (i + NER_PREFETCH_AHEAD < n)
-			for (int k = 0; k < nfeat; k++)
-			{
-				const int16 *row = weights + (Size) f[NER_PREFETCH_AHEAD * nfeat + k] * T;
-
-				/* a row may straddle two cache lines */
-				__builtin_prefetch(row);
-				__builtin_prefetch(row + T - 1);
-			}
-		if (!add)
-			memset(e, 0, sizeof(int32) * T);
-		for (int k = 0; k < nfeat; k++)
-		{
-			const int16 *w = weights + (Size) f[k] * T;
-
-			for (int t = 0; t < T; t++)
-				e[t] += w[t];
-		}
-	}
-}
-
-/*
- * emissions() over 16-bit weights, as tagging uses them (half the cache
- * lines of f32), summed exactly in acc[n * T].
- */
-static void
-emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			bool add)
-{
-	if (T == NER_COMMON_T)
-		emissions_q_t(weights, NER_COMMON_T, nfeat, feats, n, acc, add);
-	else
-		emissions_q_t(weights, T, nfeat, feats, n, acc, add);
-}
 
 /* Columns of a Viterbi table: T rounded up to 4 floats, a vector. */
 #define VT_COLS(T) (((T) + 3) & ~3)
 #define VT_MAX_COLS VT_COLS(1 + 2 * NER_MAX_LABELS)
+/* Rows of a Viterbi table: T + 1 of transitions, one of ranges. */
+#define VT_ROWS(T) ((T) + 2)
 
 /*
  * The transitions trans[(T + 1) * T] as Viterbi reads them: rows of
- * VT_COLS(T) columns into vt[(T + 1) * VT_COLS(T)], with -infinity where
+ * VT_COLS(T) columns into vt[VT_ROWS(T) * VT_COLS(T)], with -infinity where
  * allowed[] forbids the transition and in the padding.  A candidate of
  * -infinity is never taken (Viterbi takes a strictly higher score than the
  * best so far, which starts at -infinity), which is what skipping it does.
+ * So the last row holds, for each group of four columns, the first and the
+ * last previous tag whose row is not all -infinity there: the BIO
+ * constraint leaves only B-X and I-X before I-X, so a group of I tags
+ * alone (the last of the 9 tags of four labels) has two.
  */
 static void
 viterbi_table(const float *trans, const bool *allowed, int T, float *vt)
 {
 	int			cols = VT_COLS(T);
+	float	   *range = vt + (T + 1) * cols;
 
 	for (int p = 0; p <= T; p++)
 		for (int t = 0; t < cols; t++)
 			vt[p * cols + t] = t < T && allowed[p * T + t] ? trans[p * T + t] : -INFINITY;
+	memset(range, 0, sizeof(float) * cols);
+	for (int c = 0; c < cols; c += 4)
+	{
+		int			lo = T,
+					hi = -1;
+
+		for (int p = 0; p < T; p++)
+			for (int t = c; t < c + 4; t++)
+				if (vt[p * cols + t] != -INFINITY)
+				{
+					lo = Min(lo, p);
+					hi = Max(hi, p);
+				}
+		range[c / 2] = lo;
+		range[c / 2 + 1] = hi;
+	}
 }
 
 /* Four floats, or four int32 (lanes of a compare), as GCC and clang vectorize them. */
 typedef float v4sf __attribute__((vector_size(16)));
 typedef int32 v4si __attribute__((vector_size(16)));
 
+#ifdef __SSE2__
+/*
+ * One candidate previous tag p of score d for four tags, whose transitions
+ * from p are at row (see viterbi_t).
+ */
+static pg_attribute_always_inline void
+viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
+{
+	__m128		v = _mm_add_ps(_mm_set1_ps(d), _mm_loadu_ps(row));
+	__m128		take = _mm_cmpgt_ps(v, *score);
+
+	*score = _mm_max_ps(v, *score);
+	*from = _mm_max_ps(*from, _mm_and_ps(take, _mm_set1_ps((float) p)));
+}
+#endif
+
 /*
  * viterbi() with T known to the compiler where the caller's is constant.
  * For each tag t, the best previous tag p is the first of the highest
  * delta[p] + vt[p][t]: the loop over p keeps, four tags t at a time, the
  * best score so far and its p, replaced only by a strictly higher score,
- * which is what a scan of p for each t finds.
+ * which is what a scan of p for each t finds.  With SSE, the best score
+ * is MAXPS of the candidate and the best so far (the best so far when not
+ * strictly lower, as the scan keeps it), and the best p, which only grows
+ * with p, the maximum of the best p so far and p where the candidate is
+ * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
 viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	const int	cols = VT_COLS(T);
+	const float *range = vt + (T + 1) * cols;
 	float		delta[NER_MAX_SENTENCE * VT_MAX_COLS];
-	uint8		back[NER_MAX_SENTENCE * VT_MAX_COLS];
+	int32		back[NER_MAX_SENTENCE * VT_MAX_COLS];
 	int			best = 0;
 
 	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
@@ -759,14 +761,29 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 	{
 		const float *dp = delta + (i - 1) * cols;
 		float		bv[VT_MAX_COLS];
-		int32		bp[VT_MAX_COLS];
 
 		for (int c = 0; c < cols; c += 4)
 		{
+			int			lo = (int) range[c / 2];
+			int			hi = (int) range[c / 2 + 1];
+#ifdef __SSE2__
+			__m128		score = _mm_set1_ps(-INFINITY);
+			__m128		from = _mm_setzero_ps();
+
+			/* all of p, in a loop the compiler unrolls, or a few */
+			if (lo == 0 && hi == T - 1)
+				for (int p = 0; p < T; p++)
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			else
+				for (int p = lo; p <= hi; p++)
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			_mm_storeu_ps(bv + c, score);
+			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
+#else
 			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
 			v4si		from = {0, 0, 0, 0};
 
-			for (int p = 0; p < T; p++)
+			for (int p = lo; p <= hi; p++)
 			{
 				v4sf		row,
 							v;
@@ -779,13 +796,11 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 				from = (take & p) | (~take & from);
 			}
 			memcpy(bv + c, &score, sizeof(score));
-			memcpy(bp + c, &from, sizeof(from));
+			memcpy(back + i * cols + c, &from, sizeof(from));
+#endif
 		}
 		for (int t = 0; t < T; t++)
-		{
 			delta[i * cols + t] = bv[t] + em[i * T + t];
-			back[i * cols + t] = bp[t];
-		}
 	}
 	for (int t = 1; t < T; t++)
 		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
@@ -973,7 +988,7 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		read_weights(&r, ((Size) 1 << m->bits) * T * m->ntables, m, cxt);
 	aiml_reader_finish(&r);
 	m->allowed = allowed_transitions(m->nlabels, cxt);
-	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * (T + 1) * VT_COLS(T));
+	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * VT_ROWS(T) * VT_COLS(T));
 	viterbi_table(m->trans, m->allowed, T, m->vtrans);
 	m->cxt = cxt;
 	return m;
@@ -1202,7 +1217,8 @@ typedef struct WordCache
 	uint32	   *dyn;			/* NER_MAX_SENTENCE * NER_NHIST */
 	int		   *hist_v;			/* NER_MAX_SENTENCE each: history_values */
 	int		   *hist_low;
-	int32	   *acc;			/* NER_MAX_SENTENCE * T */
+	const int32 **sums_of;		/* NER_MAX_SENTENCE: each token's entry's sums */
+	int32	   *kept;			/* NER_MAX_SENTENCE * WC_NROLES * T: keep_referenced */
 	float	   *em;
 	const char *text_end;		/* of the text being tagged */
 } WordCache;
@@ -1430,7 +1446,8 @@ word_cache(const NerModel *m, int domain)
 	wc->dyn = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NHIST);
 	wc->hist_v = palloc(sizeof(int) * NER_MAX_SENTENCE);
 	wc->hist_low = palloc(sizeof(int) * NER_MAX_SENTENCE);
-	wc->acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * T);
+	wc->sums_of = palloc(sizeof(int32 *) * NER_MAX_SENTENCE);
+	wc->kept = palloc(sizeof(int32) * NER_MAX_SENTENCE * WC_NROLES * T);
 	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
 	MemoryContextSwitchTo(old);
 	mm->wcache[domain] = wc;
@@ -1496,12 +1513,79 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	return e;
 }
 
-/* acc[T] += v[T] */
-static inline void
-add_sums(int32 *acc, const int32 *v, int T)
+/*
+ * Before the entry e is filled with another word, the tokens of the
+ * sentence so far (0..i) that read their sums from it get a copy of them
+ * in wc->kept, so that the sums of a whole sentence stay readable until
+ * its scores are summed.
+ */
+static void
+keep_referenced(WordCache *wc, const WordEntry *e, int i)
 {
-	for (int t = 0; t < T; t++)
-		acc[t] += v[t];
+	Size		r = (Size) WC_NROLES * wc->T;
+	int32	   *copy = NULL;
+
+	for (int j = 0; j < i; j++)
+		if (wc->sums_of[j] == e->sums)
+		{
+			if (copy == NULL)
+			{
+				copy = wc->kept + j * r;
+				memcpy(copy, e->sums, sizeof(int32) * r);
+			}
+			wc->sums_of[j] = copy;
+		}
+}
+
+/* Eight int32, and eight int16 of a weight row, as GCC and clang vectorize them. */
+typedef int32 v8si __attribute__((vector_size(32)));
+typedef int16 v8hi __attribute__((vector_size(16)));
+typedef double v8df __attribute__((vector_size(64)));
+typedef float v8sf __attribute__((vector_size(32)));
+
+/*
+ * The emission scores em[T] of one token: the sum of the np cached sums
+ * part[] and of the nf weight rows of buckets f[], times qscale, as
+ * float(double(sum) * qscale).  The sum is exact int32 arithmetic, so its
+ * order does not matter; eight tags at a time, kept in registers.
+ */
+static pg_attribute_always_inline void
+token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const uint32 *f,
+			   int nf, double qscale, float *em)
+{
+	int			c = 0;
+
+	for (; c + 8 <= T; c += 8)
+	{
+		v8si		acc,
+					x;
+		v8hi		row;
+		v8sf		out;
+
+		memcpy(&acc, part[0] + c, sizeof(acc));
+		for (int p = 1; p < np; p++)
+		{
+			memcpy(&x, part[p] + c, sizeof(x));
+			acc += x;
+		}
+		for (int k = 0; k < nf; k++)
+		{
+			memcpy(&row, w + (Size) f[k] * T + c, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+		}
+		out = __builtin_convertvector(__builtin_convertvector(acc, v8df) * qscale, v8sf);
+		memcpy(em + c, &out, sizeof(out));
+	}
+	for (; c < T; c++)
+	{
+		int32		acc = part[0][c];
+
+		for (int p = 1; p < np; p++)
+			acc += part[p][c];
+		for (int k = 0; k < nf; k++)
+			acc += w[(Size) f[k] * T + c];
+		em[c] = (float) (acc * qscale);
+	}
 }
 
 /* tag_sentence with T known to the compiler where the caller's is constant. */
@@ -1509,9 +1593,9 @@ static pg_attribute_always_inline void
 tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
 			   const NerToken *toks, int n, uint8 *tags)
 {
-	int32	   *acc = wc->acc;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
+	const int32 *const *sums = wc->sums_of;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1532,34 +1616,22 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
 	}
-	memset(acc, 0, sizeof(int32) * n * T);
 	for (int i = 0; i < n; i++)
 	{
-		const WordEntry *e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8,
-										 wc->prepared[i] ? &wc->prep[i] : NULL);
+		WordEntry  *slot = toks[i].end - toks[i].start > WC_MAXLEN ? wc->scratch :
+			WC_SLOT(wc, wc->hashes[i]);
+		const WordEntry *e;
 
-		add_sums(acc + i * T, e->sums + WC_OWN * T, T);
-		if (i + 1 < n)
-			add_sums(acc + (i + 1) * T, e->sums + WC_AS_P1 * T, T);
-		if (i + 2 < n)
-			add_sums(acc + (i + 2) * T, e->sums + WC_AS_P2 * T, T);
-		if (i > 0)
-			add_sums(acc + (i - 1) * T, e->sums + WC_AS_N1 * T, T);
-		if (i > 1)
-			add_sums(acc + (i - 2) * T, e->sums + WC_AS_N2 * T, T);
+		if (slot == wc->scratch || !word_matches(wc, slot, s, &toks[i], wc->hashes[i]))
+			keep_referenced(wc, slot, i);
+		e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8,
+						wc->prepared[i] ? &wc->prep[i] : NULL);
+		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;
 		wc->gaz[i] = e->gaz;
 		wc->keys[i] = e->key;
 	}
-	add_sums(acc, wc->edge + WC_AS_P1 * T, T);
-	add_sums(acc, wc->edge + WC_AS_P2 * T, T);
-	if (n > 1)
-		add_sums(acc + T, wc->edge + WC_AS_P2 * T, T);
-	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N1 * T, T);
-	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N2 * T, T);
-	if (n > 1)
-		add_sums(acc + (n - 2) * T, wc->edge + WC_AS_N2 * T, T);
 
 	if (wc->use_gaz)
 		ner_gazetteer_lookup_words(s, toks, wc->gaz, n, wc->hits);
@@ -1587,22 +1659,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		out[6] = f[24];
 	}
 	if (hist && wc->hist_first)
-	{
-		int			V = wc->hist_classes;
-		int			P = V + 1;
-		const int  *v = wc->hist_v;
-		const int  *low = wc->hist_low;
-
 		history_values(hist, wc->keys, n, wc->hist_v, wc->hist_low);
-		for (int i = 0; i < n; i++)
-		{
-			int			pv = i > 0 ? v[i - 1] : V;
-			int			nv = i + 1 < n ? v[i + 1] : V;
-
-			add_sums(acc + i * T, wc->hist_first + ((v[i] * 2 + (i == 0)) * P + pv) * T, T);
-			add_sums(acc + i * T, wc->hist_next + ((v[i] * P + nv) * 5 + low[i]) * T, T);
-		}
-	}
 	else if (hist)
 	{
 		history_features(hist, wc->bits, wc->keys, n, wc->dyn);
@@ -1610,9 +1667,39 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 			memcpy(wc->feats + i * nf + WC_NCONTEXT, wc->dyn + i * NER_NHIST,
 				   sizeof(uint32) * NER_NHIST);
 	}
-	emissions_q(wc->w, T, nf, wc->feats, n, acc, true);
-	for (int i = 0; i < n * T; i++)
-		wc->em[i] = (float) (acc[i] * m->qscale);
+	for (int i = 0; i < n; i++)
+	{
+		const uint32 *f = wc->feats + i * nf;
+		const int32 *part[WC_NROLES + 2];
+		int			np = WC_NROLES;
+
+		if (i + NER_PREFETCH_AHEAD < n)
+			for (int k = 0; k < nf; k++)
+			{
+				const int16 *row = wc->w + (Size) f[NER_PREFETCH_AHEAD * nf + k] * T;
+
+				/* a row may straddle two cache lines */
+				__builtin_prefetch(row);
+				__builtin_prefetch(row + T - 1);
+			}
+		part[0] = sums[i] + WC_OWN * T;
+		part[1] = (i > 0 ? sums[i - 1] : wc->edge) + WC_AS_P1 * T;
+		part[2] = (i > 1 ? sums[i - 2] : wc->edge) + WC_AS_P2 * T;
+		part[3] = (i + 1 < n ? sums[i + 1] : wc->edge) + WC_AS_N1 * T;
+		part[4] = (i + 2 < n ? sums[i + 2] : wc->edge) + WC_AS_N2 * T;
+		if (hist && wc->hist_first)
+		{
+			int			V = wc->hist_classes;
+			int			P = V + 1;
+			const int  *v = wc->hist_v;
+			int			pv = i > 0 ? v[i - 1] : V;
+			int			nv = i + 1 < n ? v[i + 1] : V;
+
+			part[np++] = wc->hist_first + ((v[i] * 2 + (i == 0)) * P + pv) * T;
+			part[np++] = wc->hist_next + ((v[i] * P + nv) * 5 + wc->hist_low[i]) * T;
+		}
+		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
+	}
 	viterbi(m->vtrans, T, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
@@ -2305,7 +2392,7 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 	int			dom = st->domain;
 	int			wrong = 0;
 	uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
-	float		vt[(1 + 2 * NER_MAX_LABELS + 1) * VT_MAX_COLS];
+	float		vt[VT_ROWS(1 + 2 * NER_MAX_LABELS) * VT_MAX_COLS];
 
 	emissions(p->w, T, NER_NFEAT, st->feats, st->n, em, false);
 	history_features(hist, p->bits, st->keys, st->n, dyn);
