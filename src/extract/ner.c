@@ -123,6 +123,7 @@ typedef struct TokInfo
 	uint8		gaz_begin;
 	uint8		gaz_inside;
 	uint32		lex;			/* ner_lexicon_lookup */
+	uint64		mlower;			/* ner_mix64(lower): tagging's context_mixed */
 } TokInfo;
 
 /* FNV-1a without lower-casing: the word as written is a feature of its own. */
@@ -203,6 +204,8 @@ boundary_info(bool end)
 		bos.lower = bos.raw = bos.shape = ner_hash_lower("<s>", 3, 7);
 		eos = bos;
 		eos.lower = eos.raw = eos.shape = ner_hash_lower("</s>", 4, 7);
+		bos.mlower = ner_mix64(bos.lower);
+		eos.mlower = ner_mix64(eos.lower);
 		done = true;
 	}
 	return end ? &eos : &bos;
@@ -295,6 +298,29 @@ context_features(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n
 	f[22] = bucket(bits, 22, p1->gaz_inside * 256 + n1->gaz_inside);
 	f[23] = bucket(bits, 23, pair(p1->lower, w->shape));
 	f[24] = bucket(bits, 24, pair(w->shape, n1->lower));
+}
+
+/*
+ * context_features as tagging computes them: pair(a, b) is ner_mix64(a) ^ b,
+ * and the word cache keeps ner_mix64 of each word's lower-cased hash
+ * (TokInfo.mlower), so three of its mixes are looked up; zero holds
+ * templates 21 and 22 of no gazetteer hit, the usual case.  The same
+ * buckets as context_features.
+ */
+static inline void
+context_mixed(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n1,
+			  const uint32 *zero, uint32 *out)
+{
+	int			g21 = w->gaz_begin * 256 + w->gaz_inside;
+	int			g22 = p1->gaz_inside * 256 + n1->gaz_inside;
+
+	out[0] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
+	out[1] = bucket(bits, 11, p1->mlower ^ w->lower);
+	out[2] = bucket(bits, 12, w->mlower ^ n1->lower);
+	out[3] = g21 == 0 ? zero[0] : bucket(bits, 21, g21);
+	out[4] = g22 == 0 ? zero[1] : bucket(bits, 22, g22);
+	out[5] = bucket(bits, 23, p1->mlower ^ w->shape);
+	out[6] = bucket(bits, 24, pair(w->shape, n1->lower));
 }
 
 /* The history key of a token (see History): its lower-cased word and capitalisation. */
@@ -1166,10 +1192,11 @@ typedef struct WordEntry
 	uint64		hash;			/* word_hash; 0: an empty slot */
 	uint64		lower;			/* TokInfo's lower and shape */
 	uint64		shape;
-	uint64		key;			/* history_key */
+	uint64		mlower;			/* ner_mix64(lower) */
 	NerGazWord	gaz;			/* the word alone in the gazetteer */
 	uint8		len;
 	uint8		flags;			/* NerToken's flags */
+	uint8		capital;		/* of history_key: 0 none, 1 lower, 2 capitalised */
 	char		bytes[WC_MAXLEN];
 	int32		sums[FLEXIBLE_ARRAY_MEMBER];	/* WC_NROLES * T */
 } WordEntry;
@@ -1226,6 +1253,7 @@ typedef struct WordCache
 	float	   *em;
 	const char *text_end;		/* of the text being tagged */
 	bool		avx2;			/* tag_sentence_avx2 runs on this CPU */
+	uint32		gaz_zero[2];	/* context_mixed's zero */
 } WordCache;
 
 /* The slot of a word_hash h: its top bits. */
@@ -1335,6 +1363,7 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 {
 	TokInfo    *ti = &wp->ti;
 	uint32	   *f = wp->f;
+	uint64		key;
 
 	e->gaz = wp->gaz;
 	if (wc->use_gaz)
@@ -1356,7 +1385,9 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 		role_sums(wc, r, f, e->sums + r * wc->T);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
-	e->key = history_key(ti, (unsigned char) s[tok->start]);
+	e->mlower = ner_mix64(ti->lower);
+	key = history_key(ti, (unsigned char) s[tok->start]);
+	e->capital = key == 0 ? 0 : (key & HIST_CAPITAL) ? 2 : 1;
 }
 
 /* out[T] = the sum of the weight rows of buckets f[0..nf). */
@@ -1460,6 +1491,8 @@ word_cache(const NerModel *m, int domain)
 	wc->sums_of = palloc(sizeof(int32 *) * NER_MAX_SENTENCE);
 	wc->kept = palloc(sizeof(int32) * NER_MAX_SENTENCE * WC_NROLES * T);
 	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
+	wc->gaz_zero[0] = bucket(wc->bits, 21, 0);
+	wc->gaz_zero[1] = bucket(wc->bits, 22, 0);
 #ifdef NER_AVX2
 	wc->avx2 = __builtin_cpu_supports("avx2");
 #endif
@@ -1641,8 +1674,10 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;
+		wc->ti[i].mlower = e->mlower;
 		wc->gaz[i] = e->gaz;
-		wc->keys[i] = e->key;
+		wc->keys[i] = e->capital == 0 ? 0 : e->capital == 1 ? HIST_KEY(e->lower) :
+			HIST_KEY(e->lower) | HIST_CAPITAL;
 	}
 
 	if (wc->use_gaz)
@@ -1658,17 +1693,8 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	{
 		const TokInfo *p1 = i > 0 ? &wc->ti[i - 1] : boundary_info(false);
 		const TokInfo *n1 = i + 1 < n ? &wc->ti[i + 1] : boundary_info(true);
-		uint32		f[NER_NFEAT];
-		uint32	   *out = wc->feats + i * nf;
 
-		context_features(wc->bits, &wc->ti[i], p1, n1, f);
-		out[0] = f[10];
-		out[1] = f[11];
-		out[2] = f[12];
-		out[3] = f[21];
-		out[4] = f[22];
-		out[5] = f[23];
-		out[6] = f[24];
+		context_mixed(wc->bits, &wc->ti[i], p1, n1, wc->gaz_zero, wc->feats + i * nf);
 	}
 	if (hist && wc->hist_first)
 		history_values(hist, wc->keys, n, wc->hist_v, wc->hist_low);
