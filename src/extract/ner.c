@@ -61,6 +61,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -614,6 +615,24 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
 #define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
 						 (UINT64CONST(1) << ('w' - 64)))
 
+#ifdef __SSE2__
+/* Bit k set where p[k] is one of @ # h w . ! ? (k < 16). */
+static inline int
+domain_bytes16(const char *p)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) p);
+	__m128i		m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('h')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('w')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('!')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+	return _mm_movemask_epi8(m);
+}
+#endif
+
 static int
 text_domain(const char *s, int len)
 {
@@ -623,9 +642,24 @@ text_domain(const char *s, int len)
 		return 1;
 	for (int i = 0; i < len; i++)
 	{
-		char		c = s[i];
+		char		c;
 		bool		after_space;
 
+#ifdef __SSE2__
+		/* on to the next byte of interest, sixteen bytes a step */
+		while (len - i >= 16)
+		{
+			int			mask = domain_bytes16(s + i);
+
+			if (mask != 0)
+			{
+				i += pg_rightmost_one_pos32(mask);
+				break;
+			}
+			i += 16;
+		}
+#endif
+		c = s[i];
 		/* most bytes are none of @ # h w . ! ?: one test */
 		if ((unsigned char) c >= 0x80 ||
 			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
@@ -744,9 +778,16 @@ viterbi_table(const float *trans, const bool *allowed, int T, float *vt)
 	}
 }
 
-/* Four floats, or four int32 (lanes of a compare), as GCC and clang vectorize them. */
+/*
+ * Four or eight floats, int32 (lanes of a compare, sums), int16 (a weight
+ * row) and doubles, as GCC and clang vectorize them.
+ */
 typedef float v4sf __attribute__((vector_size(16)));
 typedef int32 v4si __attribute__((vector_size(16)));
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32 v8si __attribute__((vector_size(32)));
+typedef int16 v8hi __attribute__((vector_size(16)));
+typedef double v8df __attribute__((vector_size(64)));
 
 #ifdef __SSE2__
 /*
@@ -776,7 +817,7 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
  * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
-viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
+viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags, bool wide)
 {
 	const int	cols = VT_COLS(T);
 	const float *range = vt + (T + 1) * cols;
@@ -796,38 +837,65 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 		{
 			int			lo = (int) range[c / 2];
 			int			hi = (int) range[c / 2 + 1];
-#ifdef __SSE2__
-			__m128		score = _mm_set1_ps(-INFINITY);
-			__m128		from = _mm_setzero_ps();
 
-			/* all of p, in a loop the compiler unrolls, or a few */
-			if (lo == 0 && hi == T - 1)
-				for (int p = 0; p < T; p++)
-					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-			else
-				for (int p = lo; p <= hi; p++)
-					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-			_mm_storeu_ps(bv + c, score);
-			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
-#else
-			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-			v4si		from = {0, 0, 0, 0};
-
-			for (int p = lo; p <= hi; p++)
+			if (wide && c + 8 <= cols && lo == 0 && hi == T - 1 &&
+				range[c / 2 + 2] == 0 && range[c / 2 + 3] == T - 1)
 			{
-				v4sf		row,
-							v;
-				v4si		take;
+				v8sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+				-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+				v8si		from = {0, 0, 0, 0, 0, 0, 0, 0};
 
-				memcpy(&row, vt + p * cols + c, sizeof(row));
-				v = dp[p] + row;
-				take = v > score;
-				score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
-				from = (take & p) | (~take & from);
+				for (int p = 0; p < T; p++)
+				{
+					v8sf		row,
+								v;
+					v8si		take;
+
+					memcpy(&row, vt + p * cols + c, sizeof(row));
+					v = dp[p] + row;
+					take = v > score;
+					score = (v8sf) ((take & (v8si) v) | (~take & (v8si) score));
+					from = (take & p) | (~take & from);
+				}
+				memcpy(bv + c, &score, sizeof(score));
+				memcpy(back + i * cols + c, &from, sizeof(from));
+				c += 4;
 			}
-			memcpy(bv + c, &score, sizeof(score));
-			memcpy(back + i * cols + c, &from, sizeof(from));
+			else
+			{
+#ifdef __SSE2__
+				__m128		score = _mm_set1_ps(-INFINITY);
+				__m128		from = _mm_setzero_ps();
+
+				/* all of p, in a loop the compiler unrolls, or a few */
+				if (lo == 0 && hi == T - 1)
+					for (int p = 0; p < T; p++)
+						viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+				else
+					for (int p = lo; p <= hi; p++)
+						viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+				_mm_storeu_ps(bv + c, score);
+				_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
+#else
+				v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+				v4si		from = {0, 0, 0, 0};
+
+				for (int p = lo; p <= hi; p++)
+				{
+					v4sf		row,
+								v;
+					v4si		take;
+
+					memcpy(&row, vt + p * cols + c, sizeof(row));
+					v = dp[p] + row;
+					take = v > score;
+					score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
+					from = (take & p) | (~take & from);
+				}
+				memcpy(bv + c, &score, sizeof(score));
+				memcpy(back + i * cols + c, &from, sizeof(from));
 #endif
+			}
 		}
 		for (int t = 0; t < T; t++)
 			delta[i * cols + t] = bv[t] + em[i * T + t];
@@ -851,9 +919,9 @@ static void
 viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	if (T == NER_COMMON_T)
-		viterbi_t(vt, NER_COMMON_T, em, n, tags);
+		viterbi_t(vt, NER_COMMON_T, em, n, tags, false);
 	else
-		viterbi_t(vt, T, em, n, tags);
+		viterbi_t(vt, T, em, n, tags, false);
 }
 
 /* ---- the model value ---- */
@@ -1300,25 +1368,36 @@ word_hash(const char *p, int n, int flags, const char *end)
 }
 
 /*
- * role_sums with T known to the compiler where the caller's is constant,
- * summed in a local array the compiler keeps in registers.
+ * role_sums with T known to the compiler where the caller's is constant:
+ * eight tags at a time in registers, then the rest.
  */
 static pg_attribute_always_inline void
 role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
 {
 	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
-	int32		acc[1 + 2 * NER_MAX_LABELS];
+	const uint8 *tpl = wc_roles[role].templates;
+	int			c = 0;
 
-	for (int t = 0; t < T; t++)
-		acc[t] = 0;
-	for (int k = 0; k < nt; k++)
+	for (; c + 8 <= T; c += 8)
 	{
-		const int16 *row = wc->w + (Size) f[wc_roles[role].templates[k]] * T;
+		v8si		acc = {0, 0, 0, 0, 0, 0, 0, 0};
+		v8hi		row;
 
-		for (int t = 0; t < T; t++)
-			acc[t] += row[t];
+		for (int k = 0; k < nt; k++)
+		{
+			memcpy(&row, wc->w + (Size) f[tpl[k]] * T + c, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+		}
+		memcpy(out + c, &acc, sizeof(acc));
 	}
-	memcpy(out, acc, sizeof(int32) * T);
+	for (; c < T; c++)
+	{
+		int32		acc = 0;
+
+		for (int k = 0; k < nt; k++)
+			acc += wc->w[(Size) f[tpl[k]] * T + c];
+		out[c] = acc;
+	}
 }
 
 /* out[T] = the sum of the weight rows of role's templates in f[template]. */
@@ -1331,7 +1410,7 @@ role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 		role_sums_t(wc, wc->T, role, f, out);
 }
 
-/* Prepares wp for the word of token tok of s (word_fill finishes it). */
+/* Prepares wp for the word of token tok of s (word_fill_t finishes it). */
 static void
 word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
 {
@@ -1357,9 +1436,13 @@ word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8,
 			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
 }
 
-/* Fills e (all but its key) for the word of token tok of s, prepared in wp. */
-static void
-word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, WordPrep *wp)
+/*
+ * Fills e (all but its key) for the word of token tok of s, prepared in
+ * wp; inlined into tag_sentence_t, so that its sums get the caller's T.
+ */
+static pg_attribute_always_inline void
+word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
+			WordPrep *wp)
 {
 	TokInfo    *ti = &wp->ti;
 	uint32	   *f = wp->f;
@@ -1382,7 +1465,7 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
 	}
 	for (int r = 0; r < WC_NROLES; r++)
-		role_sums(wc, r, f, e->sums + r * wc->T);
+		role_sums_t(wc, T, r, f, e->sums + r * T);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
 	e->mlower = ner_mix64(ti->lower);
@@ -1528,11 +1611,12 @@ word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerTo
 /*
  * Fills e, the slot of token tok of s whose word_hash is h (or the scratch
  * entry for a word too long to keep), with its word, from wp when the
- * caller prepared it, else prepared here.
+ * caller prepared it, else prepared here.  T is wc->T, as tag_sentence_t
+ * has it.
  */
-static void
-word_store(WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, uint64 h,
-		   bool utf8, WordPrep *wp)
+static pg_attribute_always_inline void
+word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
+			 uint64 h, bool utf8, WordPrep *wp)
 {
 	int			n = tok->end - tok->start;
 	WordPrep	own;
@@ -1544,12 +1628,12 @@ word_store(WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, uint
 	}
 	if (e == wc->scratch)
 	{
-		word_fill(wc, e, s, tok, wp);
+		word_fill_t(wc, T, e, s, tok, wp);
 		return;
 	}
 	/* empty while it is filled: an error in between leaves no half entry */
 	e->hash = 0;
-	word_fill(wc, e, s, tok, wp);
+	word_fill_t(wc, T, e, s, tok, wp);
 	e->len = n;
 	e->flags = tok->flags;
 	memset(e->bytes, 0, WC_MAXLEN);
@@ -1580,12 +1664,6 @@ keep_referenced(WordCache *wc, const WordEntry *e, int i)
 			wc->sums_of[j] = copy;
 		}
 }
-
-/* Eight int32, and eight int16 of a weight row, as GCC and clang vectorize them. */
-typedef int32 v8si __attribute__((vector_size(32)));
-typedef int16 v8hi __attribute__((vector_size(16)));
-typedef double v8df __attribute__((vector_size(64)));
-typedef float v8sf __attribute__((vector_size(32)));
 
 /*
  * The emission scores em[T] of one token: the sum of the np cached sums
@@ -1635,7 +1713,7 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 /* tag_sentence with T known to the compiler where the caller's is constant. */
 static pg_attribute_always_inline void
 tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
-			   const NerToken *toks, int n, uint8 *tags)
+			   const NerToken *toks, int n, uint8 *tags, bool wide)
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
@@ -1668,8 +1746,8 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		if (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i]))
 		{
 			keep_referenced(wc, e, i);
-			word_store(wc, e, s, &toks[i], wc->hashes[i], utf8,
-					   wc->prepared[i] ? &wc->prep[i] : NULL);
+			word_store_t(wc, T, e, s, &toks[i], wc->hashes[i], utf8,
+						 wc->prepared[i] ? &wc->prep[i] : NULL);
 		}
 		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
@@ -1738,7 +1816,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		}
 		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
 	}
-	viterbi_t(m->vtrans, T, wc->em, n, tags);
+	viterbi_t(m->vtrans, T, wc->em, n, tags, wide);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
@@ -1755,7 +1833,7 @@ static void
 tag_sentence_avx2(const NerModel *m, WordCache *wc, History *hist, const char *s,
 				  const NerToken *toks, int n, uint8 *tags)
 {
-	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags, true);
 }
 #endif
 
@@ -1776,9 +1854,9 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int
 	else
 #endif
 	if (wc->T == NER_COMMON_T)
-		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags, false);
 	else
-		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags, false);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
