@@ -139,10 +139,25 @@ hash_raw(const char *p, int n, uint64 h)
 	return h;
 }
 
+/* The shape symbol of each ASCII byte: X x d, or the byte itself. */
+static const char *
+shape_ascii(void)
+{
+	static char table[128];
+
+	if (table['a'] == 0)
+		for (int c = 0; c < 128; c++)
+			table[c] = c >= 'A' && c <= 'Z' ? 'X' :
+				(c >= 'a' && c <= 'z') || c == '_' ? 'x' :
+				c >= '0' && c <= '9' ? 'd' : (char) c;
+	return table;
+}
+
 /* Shape of a word: X x d per character, runs collapsed, at most 12 symbols. */
 static uint64
 token_shape(const char *p, int n, bool utf8, int *nchars)
 {
+	const char *ascii = shape_ascii();
 	char		shape[12];
 	int			len = 0;
 
@@ -153,14 +168,8 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 		int			clen = c < 0x80 ? 1 : Min(pg_mblen(p + i), n - i);
 		char		sym;
 
-		if (c >= 'A' && c <= 'Z')
-			sym = 'X';
-		else if ((c >= 'a' && c <= 'z') || c == '_')
-			sym = 'x';
-		else if (c >= '0' && c <= '9')
-			sym = 'd';
-		else if (c < 0x80)
-			sym = (char) c;
+		if (c < 0x80)
+			sym = ascii[c];
 		else
 			sym = ner_is_upper_at(p + i, n - i, utf8) ? 'X' : 'x';
 		if (len < (int) sizeof(shape) && (len == 0 || shape[len - 1] != sym))
@@ -817,7 +826,7 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
  * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
-viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags, bool wide)
+viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	const int	cols = VT_COLS(T);
 	const float *range = vt + (T + 1) * cols;
@@ -837,65 +846,38 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags, bool wide
 		{
 			int			lo = (int) range[c / 2];
 			int			hi = (int) range[c / 2 + 1];
-
-			if (wide && c + 8 <= cols && lo == 0 && hi == T - 1 &&
-				range[c / 2 + 2] == 0 && range[c / 2 + 3] == T - 1)
-			{
-				v8sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-				-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-				v8si		from = {0, 0, 0, 0, 0, 0, 0, 0};
-
-				for (int p = 0; p < T; p++)
-				{
-					v8sf		row,
-								v;
-					v8si		take;
-
-					memcpy(&row, vt + p * cols + c, sizeof(row));
-					v = dp[p] + row;
-					take = v > score;
-					score = (v8sf) ((take & (v8si) v) | (~take & (v8si) score));
-					from = (take & p) | (~take & from);
-				}
-				memcpy(bv + c, &score, sizeof(score));
-				memcpy(back + i * cols + c, &from, sizeof(from));
-				c += 4;
-			}
-			else
-			{
 #ifdef __SSE2__
-				__m128		score = _mm_set1_ps(-INFINITY);
-				__m128		from = _mm_setzero_ps();
+			__m128		score = _mm_set1_ps(-INFINITY);
+			__m128		from = _mm_setzero_ps();
 
-				/* all of p, in a loop the compiler unrolls, or a few */
-				if (lo == 0 && hi == T - 1)
-					for (int p = 0; p < T; p++)
-						viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-				else
-					for (int p = lo; p <= hi; p++)
-						viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-				_mm_storeu_ps(bv + c, score);
-				_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
-#else
-				v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-				v4si		from = {0, 0, 0, 0};
-
+			/* all of p, in a loop the compiler unrolls, or a few */
+			if (lo == 0 && hi == T - 1)
+				for (int p = 0; p < T; p++)
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			else
 				for (int p = lo; p <= hi; p++)
-				{
-					v4sf		row,
-								v;
-					v4si		take;
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			_mm_storeu_ps(bv + c, score);
+			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
+#else
+			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+			v4si		from = {0, 0, 0, 0};
 
-					memcpy(&row, vt + p * cols + c, sizeof(row));
-					v = dp[p] + row;
-					take = v > score;
-					score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
-					from = (take & p) | (~take & from);
-				}
-				memcpy(bv + c, &score, sizeof(score));
-				memcpy(back + i * cols + c, &from, sizeof(from));
-#endif
+			for (int p = lo; p <= hi; p++)
+			{
+				v4sf		row,
+							v;
+				v4si		take;
+
+				memcpy(&row, vt + p * cols + c, sizeof(row));
+				v = dp[p] + row;
+				take = v > score;
+				score = (v4sf) ((take & (v4si) v) | (~take & (v4si) score));
+				from = (take & p) | (~take & from);
 			}
+			memcpy(bv + c, &score, sizeof(score));
+			memcpy(back + i * cols + c, &from, sizeof(from));
+#endif
 		}
 		for (int t = 0; t < T; t++)
 			delta[i * cols + t] = bv[t] + em[i * T + t];
@@ -919,9 +901,9 @@ static void
 viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	if (T == NER_COMMON_T)
-		viterbi_t(vt, NER_COMMON_T, em, n, tags, false);
+		viterbi_t(vt, NER_COMMON_T, em, n, tags);
 	else
-		viterbi_t(vt, T, em, n, tags, false);
+		viterbi_t(vt, T, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -1713,7 +1695,7 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 /* tag_sentence with T known to the compiler where the caller's is constant. */
 static pg_attribute_always_inline void
 tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
-			   const NerToken *toks, int n, uint8 *tags, bool wide)
+			   const NerToken *toks, int n, uint8 *tags)
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
@@ -1816,7 +1798,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		}
 		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
 	}
-	viterbi_t(m->vtrans, T, wc->em, n, tags, wide);
+	viterbi_t(m->vtrans, T, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
@@ -1833,7 +1815,7 @@ static void
 tag_sentence_avx2(const NerModel *m, WordCache *wc, History *hist, const char *s,
 				  const NerToken *toks, int n, uint8 *tags)
 {
-	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags, true);
+	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
 }
 #endif
 
@@ -1854,9 +1836,9 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int
 	else
 #endif
 	if (wc->T == NER_COMMON_T)
-		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags, false);
+		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
 	else
-		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags, false);
+		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
