@@ -832,9 +832,16 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 	const float *range = vt + (T + 1) * cols;
 	float		delta[NER_MAX_SENTENCE * VT_MAX_COLS];
 	int32		back[NER_MAX_SENTENCE * VT_MAX_COLS];
+	int			first[VT_MAX_COLS / 4];
+	int			last[VT_MAX_COLS / 4];
 	int			best = 0;
 
 	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
+	for (int c = 0; c < cols; c += 4)
+	{
+		first[c / 4] = (int) range[c / 2];
+		last[c / 4] = (int) range[c / 2 + 1];
+	}
 	for (int t = 0; t < T; t++)
 		delta[t] = vt[T * cols + t] + em[t];
 	for (int i = 1; i < n; i++)
@@ -844,8 +851,8 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 
 		for (int c = 0; c < cols; c += 4)
 		{
-			int			lo = (int) range[c / 2];
-			int			hi = (int) range[c / 2 + 1];
+			int			lo = first[c / 4];
+			int			hi = last[c / 4];
 #ifdef __SSE2__
 			__m128		score = _mm_set1_ps(-INFINITY);
 			__m128		from = _mm_setzero_ps();
@@ -1700,6 +1707,8 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
 	const int32 *const *sums = wc->sums_of;
+	const WordEntry *filled[NER_MAX_SENTENCE];
+	int			nfilled = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1724,12 +1733,17 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	{
 		WordEntry  *e = toks[i].end - toks[i].start > WC_MAXLEN ? wc->scratch :
 			WC_SLOT(wc, wc->hashes[i]);
+		bool		hit = !wc->prepared[i];
 
-		if (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i]))
+		/* a word that matched above still does unless its slot was filled since */
+		for (int k = 0; hit && k < nfilled; k++)
+			hit = filled[k] != e;
+		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i])))
 		{
 			keep_referenced(wc, e, i);
 			word_store_t(wc, T, e, s, &toks[i], wc->hashes[i], utf8,
 						 wc->prepared[i] ? &wc->prep[i] : NULL);
+			filled[nfilled++] = e;
 		}
 		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
