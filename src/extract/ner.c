@@ -61,7 +61,6 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "port/pg_bitutils.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -646,6 +645,7 @@ static int
 text_domain(const char *s, int len)
 {
 	int			ends = 0;
+	int			scalar_to = 0;	/* bytes before it are tested one by one */
 
 	if (len < NER_PROSE_MIN)
 		return 1;
@@ -655,17 +655,14 @@ text_domain(const char *s, int len)
 		bool		after_space;
 
 #ifdef __SSE2__
-		/* on to the next byte of interest, sixteen bytes a step */
-		while (len - i >= 16)
+		/* sixteen bytes none of interest a step, then a block of one or more */
+		if (i >= scalar_to)
 		{
-			int			mask = domain_bytes16(s + i);
-
-			if (mask != 0)
-			{
-				i += pg_rightmost_one_pos32(mask);
+			while (len - i >= 16 && domain_bytes16(s + i) == 0)
+				i += 16;
+			if (i >= len)
 				break;
-			}
-			i += 16;
+			scalar_to = i + 16;
 		}
 #endif
 		c = s[i];
