@@ -42,6 +42,13 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+/* GCC and clang compile a function for AVX2 and tell whether the CPU has it */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NER_AVX2
+#endif
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -116,6 +123,7 @@ typedef struct TokInfo
 	uint8		gaz_begin;
 	uint8		gaz_inside;
 	uint32		lex;			/* ner_lexicon_lookup */
+	uint64		mlower;			/* ner_mix64(lower): tagging's context_mixed */
 } TokInfo;
 
 /* FNV-1a without lower-casing: the word as written is a feature of its own. */
@@ -130,10 +138,25 @@ hash_raw(const char *p, int n, uint64 h)
 	return h;
 }
 
+/* The shape symbol of each ASCII byte: X x d, or the byte itself. */
+static const char *
+shape_ascii(void)
+{
+	static char table[128];
+
+	if (table['a'] == 0)
+		for (int c = 0; c < 128; c++)
+			table[c] = c >= 'A' && c <= 'Z' ? 'X' :
+				(c >= 'a' && c <= 'z') || c == '_' ? 'x' :
+				c >= '0' && c <= '9' ? 'd' : (char) c;
+	return table;
+}
+
 /* Shape of a word: X x d per character, runs collapsed, at most 12 symbols. */
 static uint64
 token_shape(const char *p, int n, bool utf8, int *nchars)
 {
+	const char *ascii = shape_ascii();
 	char		shape[12];
 	int			len = 0;
 
@@ -144,14 +167,8 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 		int			clen = c < 0x80 ? 1 : Min(pg_mblen(p + i), n - i);
 		char		sym;
 
-		if (c >= 'A' && c <= 'Z')
-			sym = 'X';
-		else if ((c >= 'a' && c <= 'z') || c == '_')
-			sym = 'x';
-		else if (c >= '0' && c <= '9')
-			sym = 'd';
-		else if (c < 0x80)
-			sym = (char) c;
+		if (c < 0x80)
+			sym = ascii[c];
 		else
 			sym = ner_is_upper_at(p + i, n - i, utf8) ? 'X' : 'x';
 		if (len < (int) sizeof(shape) && (len == 0 || shape[len - 1] != sym))
@@ -196,6 +213,8 @@ boundary_info(bool end)
 		bos.lower = bos.raw = bos.shape = ner_hash_lower("<s>", 3, 7);
 		eos = bos;
 		eos.lower = eos.raw = eos.shape = ner_hash_lower("</s>", 4, 7);
+		bos.mlower = ner_mix64(bos.lower);
+		eos.mlower = ner_mix64(eos.lower);
 		done = true;
 	}
 	return end ? &eos : &bos;
@@ -288,6 +307,29 @@ context_features(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n
 	f[22] = bucket(bits, 22, p1->gaz_inside * 256 + n1->gaz_inside);
 	f[23] = bucket(bits, 23, pair(p1->lower, w->shape));
 	f[24] = bucket(bits, 24, pair(w->shape, n1->lower));
+}
+
+/*
+ * context_features as tagging computes them: pair(a, b) is ner_mix64(a) ^ b,
+ * and the word cache keeps ner_mix64 of each word's lower-cased hash
+ * (TokInfo.mlower), so three of its mixes are looked up; zero holds
+ * templates 21 and 22 of no gazetteer hit, the usual case.  The same
+ * buckets as context_features.
+ */
+static inline void
+context_mixed(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n1,
+			  const uint32 *zero, uint32 *out)
+{
+	int			g21 = w->gaz_begin * 256 + w->gaz_inside;
+	int			g22 = p1->gaz_inside * 256 + n1->gaz_inside;
+
+	out[0] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
+	out[1] = bucket(bits, 11, p1->mlower ^ w->lower);
+	out[2] = bucket(bits, 12, w->mlower ^ n1->lower);
+	out[3] = g21 == 0 ? zero[0] : bucket(bits, 21, g21);
+	out[4] = g22 == 0 ? zero[1] : bucket(bits, 22, g22);
+	out[5] = bucket(bits, 23, p1->mlower ^ w->shape);
+	out[6] = bucket(bits, 24, pair(w->shape, n1->lower));
 }
 
 /* The history key of a token (see History): its lower-cased word and capitalisation. */
@@ -581,18 +623,49 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
 #define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
 						 (UINT64CONST(1) << ('w' - 64)))
 
+#ifdef __SSE2__
+/* Bit k set where p[k] is one of @ # h w . ! ? (k < 16). */
+static inline int
+domain_bytes16(const char *p)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) p);
+	__m128i		m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('h')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('w')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('!')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+	return _mm_movemask_epi8(m);
+}
+#endif
+
 static int
 text_domain(const char *s, int len)
 {
 	int			ends = 0;
+	int			scalar_to = 0;	/* bytes before it are tested one by one */
 
 	if (len < NER_PROSE_MIN)
 		return 1;
 	for (int i = 0; i < len; i++)
 	{
-		char		c = s[i];
+		char		c;
 		bool		after_space;
 
+#ifdef __SSE2__
+		/* sixteen bytes none of interest a step, then a block of one or more */
+		if (i >= scalar_to)
+		{
+			while (len - i >= 16 && domain_bytes16(s + i) == 0)
+				i += 16;
+			if (i >= len)
+				break;
+			scalar_to = i + 16;
+		}
+#endif
+		c = s[i];
 		/* most bytes are none of @ # h w . ! ?: one test */
 		if ((unsigned char) c >= 0x80 ||
 			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
@@ -664,109 +737,137 @@ emissions(const float *weights, int T, int nfeat, const uint32 *feats, int n, fl
  */
 #define NER_COMMON_T 9
 
-/* Tokens ahead whose weight rows emissions_q prefetches. */
+/* Tokens ahead whose weight rows tag_sentence prefetches. */
 #define NER_PREFETCH_AHEAD 2
-
-/* emissions_q with T known to the compiler where the caller's is constant. */
-static pg_attribute_always_inline void
-emissions_q_t(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			  bool add)
-{
-	for (int i = 0; i < n; i++)
-	{
-		int32	   *e = acc + (Size) i * T;
-		const uint32 *f = feats + (Size) i * nfeat;
-
-		if (i + NER_PREFETCH_AHEAD < n)
-			for (int k = 0; k < nfeat; k++)
-			{
-				const int16 *row = weights + (Size) f[NER_PREFETCH_AHEAD * nfeat + k] * T;
-
-				/* a row may straddle two cache lines */
-				__builtin_prefetch(row);
-				__builtin_prefetch(row + T - 1);
-			}
-		if (!add)
-			memset(e, 0, sizeof(int32) * T);
-		for (int k = 0; k < nfeat; k++)
-		{
-			const int16 *w = weights + (Size) f[k] * T;
-
-			for (int t = 0; t < T; t++)
-				e[t] += w[t];
-		}
-	}
-}
-
-/*
- * emissions() over 16-bit weights, as tagging uses them (half the cache
- * lines of f32), summed exactly in acc[n * T].
- */
-static void
-emissions_q(const int16 *weights, int T, int nfeat, const uint32 *feats, int n, int32 *acc,
-			bool add)
-{
-	if (T == NER_COMMON_T)
-		emissions_q_t(weights, NER_COMMON_T, nfeat, feats, n, acc, add);
-	else
-		emissions_q_t(weights, T, nfeat, feats, n, acc, add);
-}
 
 /* Columns of a Viterbi table: T rounded up to 4 floats, a vector. */
 #define VT_COLS(T) (((T) + 3) & ~3)
 #define VT_MAX_COLS VT_COLS(1 + 2 * NER_MAX_LABELS)
+/* Rows of a Viterbi table: T + 1 of transitions, one of ranges. */
+#define VT_ROWS(T) ((T) + 2)
 
 /*
  * The transitions trans[(T + 1) * T] as Viterbi reads them: rows of
- * VT_COLS(T) columns into vt[(T + 1) * VT_COLS(T)], with -infinity where
+ * VT_COLS(T) columns into vt[VT_ROWS(T) * VT_COLS(T)], with -infinity where
  * allowed[] forbids the transition and in the padding.  A candidate of
  * -infinity is never taken (Viterbi takes a strictly higher score than the
  * best so far, which starts at -infinity), which is what skipping it does.
+ * So the last row holds, for each group of four columns, the first and the
+ * last previous tag whose row is not all -infinity there: the BIO
+ * constraint leaves only B-X and I-X before I-X, so a group of I tags
+ * alone (the last of the 9 tags of four labels) has two.
  */
 static void
 viterbi_table(const float *trans, const bool *allowed, int T, float *vt)
 {
 	int			cols = VT_COLS(T);
+	float	   *range = vt + (T + 1) * cols;
 
 	for (int p = 0; p <= T; p++)
 		for (int t = 0; t < cols; t++)
 			vt[p * cols + t] = t < T && allowed[p * T + t] ? trans[p * T + t] : -INFINITY;
+	memset(range, 0, sizeof(float) * cols);
+	for (int c = 0; c < cols; c += 4)
+	{
+		int			lo = T,
+					hi = -1;
+
+		for (int p = 0; p < T; p++)
+			for (int t = c; t < c + 4; t++)
+				if (vt[p * cols + t] != -INFINITY)
+				{
+					lo = Min(lo, p);
+					hi = Max(hi, p);
+				}
+		range[c / 2] = lo;
+		range[c / 2 + 1] = hi;
+	}
 }
 
-/* Four floats, or four int32 (lanes of a compare), as GCC and clang vectorize them. */
+/*
+ * Four or eight floats, int32 (lanes of a compare, sums), int16 (a weight
+ * row) and doubles, as GCC and clang vectorize them.
+ */
 typedef float v4sf __attribute__((vector_size(16)));
 typedef int32 v4si __attribute__((vector_size(16)));
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32 v8si __attribute__((vector_size(32)));
+typedef int16 v8hi __attribute__((vector_size(16)));
+typedef double v8df __attribute__((vector_size(64)));
+
+#ifdef __SSE2__
+/*
+ * One candidate previous tag p of score d for four tags, whose transitions
+ * from p are at row (see viterbi_t).
+ */
+static pg_attribute_always_inline void
+viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
+{
+	__m128		v = _mm_add_ps(_mm_set1_ps(d), _mm_loadu_ps(row));
+	__m128		take = _mm_cmpgt_ps(v, *score);
+
+	*score = _mm_max_ps(v, *score);
+	*from = _mm_max_ps(*from, _mm_and_ps(take, _mm_set1_ps((float) p)));
+}
+#endif
 
 /*
  * viterbi() with T known to the compiler where the caller's is constant.
  * For each tag t, the best previous tag p is the first of the highest
  * delta[p] + vt[p][t]: the loop over p keeps, four tags t at a time, the
  * best score so far and its p, replaced only by a strictly higher score,
- * which is what a scan of p for each t finds.
+ * which is what a scan of p for each t finds.  With SSE, the best score
+ * is MAXPS of the candidate and the best so far (the best so far when not
+ * strictly lower, as the scan keeps it), and the best p, which only grows
+ * with p, the maximum of the best p so far and p where the candidate is
+ * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
 viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	const int	cols = VT_COLS(T);
+	const float *range = vt + (T + 1) * cols;
 	float		delta[NER_MAX_SENTENCE * VT_MAX_COLS];
-	uint8		back[NER_MAX_SENTENCE * VT_MAX_COLS];
+	int32		back[NER_MAX_SENTENCE * VT_MAX_COLS];
+	int			first[VT_MAX_COLS / 4];
+	int			last[VT_MAX_COLS / 4];
 	int			best = 0;
 
 	Assert(n <= NER_MAX_SENTENCE && T <= 1 + 2 * NER_MAX_LABELS);
+	for (int c = 0; c < cols; c += 4)
+	{
+		first[c / 4] = (int) range[c / 2];
+		last[c / 4] = (int) range[c / 2 + 1];
+	}
 	for (int t = 0; t < T; t++)
 		delta[t] = vt[T * cols + t] + em[t];
 	for (int i = 1; i < n; i++)
 	{
 		const float *dp = delta + (i - 1) * cols;
 		float		bv[VT_MAX_COLS];
-		int32		bp[VT_MAX_COLS];
 
 		for (int c = 0; c < cols; c += 4)
 		{
+			int			lo = first[c / 4];
+			int			hi = last[c / 4];
+#ifdef __SSE2__
+			__m128		score = _mm_set1_ps(-INFINITY);
+			__m128		from = _mm_setzero_ps();
+
+			/* all of p, in a loop the compiler unrolls, or a few */
+			if (lo == 0 && hi == T - 1)
+				for (int p = 0; p < T; p++)
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			else
+				for (int p = lo; p <= hi; p++)
+					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			_mm_storeu_ps(bv + c, score);
+			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
+#else
 			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
 			v4si		from = {0, 0, 0, 0};
 
-			for (int p = 0; p < T; p++)
+			for (int p = lo; p <= hi; p++)
 			{
 				v4sf		row,
 							v;
@@ -779,13 +880,11 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 				from = (take & p) | (~take & from);
 			}
 			memcpy(bv + c, &score, sizeof(score));
-			memcpy(bp + c, &from, sizeof(from));
+			memcpy(back + i * cols + c, &from, sizeof(from));
+#endif
 		}
 		for (int t = 0; t < T; t++)
-		{
 			delta[i * cols + t] = bv[t] + em[i * T + t];
-			back[i * cols + t] = bp[t];
-		}
 	}
 	for (int t = 1; t < T; t++)
 		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
@@ -973,7 +1072,7 @@ ner_model_load(const AimlModel *model, MemoryContext cxt)
 		read_weights(&r, ((Size) 1 << m->bits) * T * m->ntables, m, cxt);
 	aiml_reader_finish(&r);
 	m->allowed = allowed_transitions(m->nlabels, cxt);
-	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * (T + 1) * VT_COLS(T));
+	m->vtrans = MemoryContextAlloc(cxt, sizeof(float) * VT_ROWS(T) * VT_COLS(T));
 	viterbi_table(m->trans, m->allowed, T, m->vtrans);
 	m->cxt = cxt;
 	return m;
@@ -1147,10 +1246,11 @@ typedef struct WordEntry
 	uint64		hash;			/* word_hash; 0: an empty slot */
 	uint64		lower;			/* TokInfo's lower and shape */
 	uint64		shape;
-	uint64		key;			/* history_key */
+	uint64		mlower;			/* ner_mix64(lower) */
 	NerGazWord	gaz;			/* the word alone in the gazetteer */
 	uint8		len;
 	uint8		flags;			/* NerToken's flags */
+	uint8		capital;		/* of history_key: 0 none, 1 lower, 2 capitalised */
 	char		bytes[WC_MAXLEN];
 	int32		sums[FLEXIBLE_ARRAY_MEMBER];	/* WC_NROLES * T */
 } WordEntry;
@@ -1202,9 +1302,12 @@ typedef struct WordCache
 	uint32	   *dyn;			/* NER_MAX_SENTENCE * NER_NHIST */
 	int		   *hist_v;			/* NER_MAX_SENTENCE each: history_values */
 	int		   *hist_low;
-	int32	   *acc;			/* NER_MAX_SENTENCE * T */
+	const int32 **sums_of;		/* NER_MAX_SENTENCE: each token's entry's sums */
+	int32	   *kept;			/* NER_MAX_SENTENCE * WC_NROLES * T: keep_referenced */
 	float	   *em;
 	const char *text_end;		/* of the text being tagged */
+	bool		avx2;			/* tag_sentence_avx2 runs on this CPU */
+	uint32		gaz_zero[2];	/* context_mixed's zero */
 } WordCache;
 
 /* The slot of a word_hash h: its top bits. */
@@ -1250,19 +1353,36 @@ word_hash(const char *p, int n, int flags, const char *end)
 	return ner_mix64(h) | 1;
 }
 
-/* role_sums with T known to the compiler where the caller's is constant. */
+/*
+ * role_sums with T known to the compiler where the caller's is constant:
+ * eight tags at a time in registers, then the rest.
+ */
 static pg_attribute_always_inline void
 role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
 {
 	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
+	const uint8 *tpl = wc_roles[role].templates;
+	int			c = 0;
 
-	memset(out, 0, sizeof(int32) * T);
-	for (int k = 0; k < nt; k++)
+	for (; c + 8 <= T; c += 8)
 	{
-		const int16 *row = wc->w + (Size) f[wc_roles[role].templates[k]] * T;
+		v8si		acc = {0, 0, 0, 0, 0, 0, 0, 0};
+		v8hi		row;
 
-		for (int t = 0; t < T; t++)
-			out[t] += row[t];
+		for (int k = 0; k < nt; k++)
+		{
+			memcpy(&row, wc->w + (Size) f[tpl[k]] * T + c, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+		}
+		memcpy(out + c, &acc, sizeof(acc));
+	}
+	for (; c < T; c++)
+	{
+		int32		acc = 0;
+
+		for (int k = 0; k < nt; k++)
+			acc += wc->w[(Size) f[tpl[k]] * T + c];
+		out[c] = acc;
 	}
 }
 
@@ -1276,7 +1396,7 @@ role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 		role_sums_t(wc, wc->T, role, f, out);
 }
 
-/* Prepares wp for the word of token tok of s (word_fill finishes it). */
+/* Prepares wp for the word of token tok of s (word_fill_t finishes it). */
 static void
 word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
 {
@@ -1302,12 +1422,17 @@ word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8,
 			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
 }
 
-/* Fills e (all but its key) for the word of token tok of s, prepared in wp. */
-static void
-word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok, WordPrep *wp)
+/*
+ * Fills e (all but its key) for the word of token tok of s, prepared in
+ * wp; inlined into tag_sentence_t, so that its sums get the caller's T.
+ */
+static pg_attribute_always_inline void
+word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
+			WordPrep *wp)
 {
 	TokInfo    *ti = &wp->ti;
 	uint32	   *f = wp->f;
+	uint64		key;
 
 	e->gaz = wp->gaz;
 	if (wc->use_gaz)
@@ -1326,10 +1451,12 @@ word_fill(const WordCache *wc, WordEntry *e, const char *s, const NerToken *tok,
 				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
 	}
 	for (int r = 0; r < WC_NROLES; r++)
-		role_sums(wc, r, f, e->sums + r * wc->T);
+		role_sums_t(wc, T, r, f, e->sums + r * T);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
-	e->key = history_key(ti, (unsigned char) s[tok->start]);
+	e->mlower = ner_mix64(ti->lower);
+	key = history_key(ti, (unsigned char) s[tok->start]);
+	e->capital = key == 0 ? 0 : (key & HIST_CAPITAL) ? 2 : 1;
 }
 
 /* out[T] = the sum of the weight rows of buckets f[0..nf). */
@@ -1430,8 +1557,14 @@ word_cache(const NerModel *m, int domain)
 	wc->dyn = palloc(sizeof(uint32) * NER_MAX_SENTENCE * NER_NHIST);
 	wc->hist_v = palloc(sizeof(int) * NER_MAX_SENTENCE);
 	wc->hist_low = palloc(sizeof(int) * NER_MAX_SENTENCE);
-	wc->acc = palloc(sizeof(int32) * NER_MAX_SENTENCE * T);
+	wc->sums_of = palloc(sizeof(int32 *) * NER_MAX_SENTENCE);
+	wc->kept = palloc(sizeof(int32) * NER_MAX_SENTENCE * WC_NROLES * T);
 	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
+	wc->gaz_zero[0] = bucket(wc->bits, 21, 0);
+	wc->gaz_zero[1] = bucket(wc->bits, 22, 0);
+#ifdef NER_AVX2
+	wc->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	MemoryContextSwitchTo(old);
 	mm->wcache[domain] = wc;
 	return wc;
@@ -1462,19 +1595,18 @@ word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerTo
 }
 
 /*
- * The cached entry of token tok of s whose word_hash is h, filled if
- * missing, from wp when the caller prepared it, else prepared here.
+ * Fills e, the slot of token tok of s whose word_hash is h (or the scratch
+ * entry for a word too long to keep), with its word, from wp when the
+ * caller prepared it, else prepared here.  T is wc->T, as tag_sentence_t
+ * has it.
  */
-static const WordEntry *
-word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool utf8,
-			WordPrep *wp)
+static pg_attribute_always_inline void
+word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
+			 uint64 h, bool utf8, WordPrep *wp)
 {
 	int			n = tok->end - tok->start;
 	WordPrep	own;
-	WordEntry  *e = n <= WC_MAXLEN ? WC_SLOT(wc, h) : wc->scratch;
 
-	if (e != wc->scratch && word_matches(wc, e, s, tok, h))
-		return e;
 	if (wp == NULL)
 	{
 		word_prepare(wc, s, tok, utf8, &own);
@@ -1482,26 +1614,86 @@ word_lookup(WordCache *wc, const char *s, const NerToken *tok, uint64 h, bool ut
 	}
 	if (e == wc->scratch)
 	{
-		word_fill(wc, e, s, tok, wp);
-		return e;
+		word_fill_t(wc, T, e, s, tok, wp);
+		return;
 	}
 	/* empty while it is filled: an error in between leaves no half entry */
 	e->hash = 0;
-	word_fill(wc, e, s, tok, wp);
+	word_fill_t(wc, T, e, s, tok, wp);
 	e->len = n;
 	e->flags = tok->flags;
 	memset(e->bytes, 0, WC_MAXLEN);
 	memcpy(e->bytes, s + tok->start, n);
 	e->hash = h;
-	return e;
 }
 
-/* acc[T] += v[T] */
-static inline void
-add_sums(int32 *acc, const int32 *v, int T)
+/*
+ * Before the entry e is filled with another word, the tokens of the
+ * sentence so far (0..i) that read their sums from it get a copy of them
+ * in wc->kept, so that the sums of a whole sentence stay readable until
+ * its scores are summed.
+ */
+static void
+keep_referenced(WordCache *wc, const WordEntry *e, int i)
 {
-	for (int t = 0; t < T; t++)
-		acc[t] += v[t];
+	Size		r = (Size) WC_NROLES * wc->T;
+	int32	   *copy = NULL;
+
+	for (int j = 0; j < i; j++)
+		if (wc->sums_of[j] == e->sums)
+		{
+			if (copy == NULL)
+			{
+				copy = wc->kept + j * r;
+				memcpy(copy, e->sums, sizeof(int32) * r);
+			}
+			wc->sums_of[j] = copy;
+		}
+}
+
+/*
+ * The emission scores em[T] of one token: the sum of the np cached sums
+ * part[] and of the nf weight rows of buckets f[], times qscale, as
+ * float(double(sum) * qscale).  The sum is exact int32 arithmetic, so its
+ * order does not matter; eight tags at a time, kept in registers.
+ */
+static pg_attribute_always_inline void
+token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const uint32 *f,
+			   int nf, double qscale, float *em)
+{
+	int			c = 0;
+
+	for (; c + 8 <= T; c += 8)
+	{
+		v8si		acc,
+					x;
+		v8hi		row;
+		v8sf		out;
+
+		memcpy(&acc, part[0] + c, sizeof(acc));
+		for (int p = 1; p < np; p++)
+		{
+			memcpy(&x, part[p] + c, sizeof(x));
+			acc += x;
+		}
+		for (int k = 0; k < nf; k++)
+		{
+			memcpy(&row, w + (Size) f[k] * T + c, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+		}
+		out = __builtin_convertvector(__builtin_convertvector(acc, v8df) * qscale, v8sf);
+		memcpy(em + c, &out, sizeof(out));
+	}
+	for (; c < T; c++)
+	{
+		int32		acc = part[0][c];
+
+		for (int p = 1; p < np; p++)
+			acc += part[p][c];
+		for (int k = 0; k < nf; k++)
+			acc += w[(Size) f[k] * T + c];
+		em[c] = (float) (acc * qscale);
+	}
 }
 
 /* tag_sentence with T known to the compiler where the caller's is constant. */
@@ -1509,9 +1701,11 @@ static pg_attribute_always_inline void
 tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
 			   const NerToken *toks, int n, uint8 *tags)
 {
-	int32	   *acc = wc->acc;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
+	const int32 *const *sums = wc->sums_of;
+	const WordEntry *filled[NER_MAX_SENTENCE];
+	int			nfilled = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1532,34 +1726,30 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
 	}
-	memset(acc, 0, sizeof(int32) * n * T);
 	for (int i = 0; i < n; i++)
 	{
-		const WordEntry *e = word_lookup(wc, s, &toks[i], wc->hashes[i], utf8,
-										 wc->prepared[i] ? &wc->prep[i] : NULL);
+		WordEntry  *e = toks[i].end - toks[i].start > WC_MAXLEN ? wc->scratch :
+			WC_SLOT(wc, wc->hashes[i]);
+		bool		hit = !wc->prepared[i];
 
-		add_sums(acc + i * T, e->sums + WC_OWN * T, T);
-		if (i + 1 < n)
-			add_sums(acc + (i + 1) * T, e->sums + WC_AS_P1 * T, T);
-		if (i + 2 < n)
-			add_sums(acc + (i + 2) * T, e->sums + WC_AS_P2 * T, T);
-		if (i > 0)
-			add_sums(acc + (i - 1) * T, e->sums + WC_AS_N1 * T, T);
-		if (i > 1)
-			add_sums(acc + (i - 2) * T, e->sums + WC_AS_N2 * T, T);
+		/* a word that matched above still does unless its slot was filled since */
+		for (int k = 0; hit && k < nfilled; k++)
+			hit = filled[k] != e;
+		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i])))
+		{
+			keep_referenced(wc, e, i);
+			word_store_t(wc, T, e, s, &toks[i], wc->hashes[i], utf8,
+						 wc->prepared[i] ? &wc->prep[i] : NULL);
+			filled[nfilled++] = e;
+		}
+		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;
+		wc->ti[i].mlower = e->mlower;
 		wc->gaz[i] = e->gaz;
-		wc->keys[i] = e->key;
+		wc->keys[i] = e->capital == 0 ? 0 : e->capital == 1 ? HIST_KEY(e->lower) :
+			HIST_KEY(e->lower) | HIST_CAPITAL;
 	}
-	add_sums(acc, wc->edge + WC_AS_P1 * T, T);
-	add_sums(acc, wc->edge + WC_AS_P2 * T, T);
-	if (n > 1)
-		add_sums(acc + T, wc->edge + WC_AS_P2 * T, T);
-	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N1 * T, T);
-	add_sums(acc + (n - 1) * T, wc->edge + WC_AS_N2 * T, T);
-	if (n > 1)
-		add_sums(acc + (n - 2) * T, wc->edge + WC_AS_N2 * T, T);
 
 	if (wc->use_gaz)
 		ner_gazetteer_lookup_words(s, toks, wc->gaz, n, wc->hits);
@@ -1574,35 +1764,11 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	{
 		const TokInfo *p1 = i > 0 ? &wc->ti[i - 1] : boundary_info(false);
 		const TokInfo *n1 = i + 1 < n ? &wc->ti[i + 1] : boundary_info(true);
-		uint32		f[NER_NFEAT];
-		uint32	   *out = wc->feats + i * nf;
 
-		context_features(wc->bits, &wc->ti[i], p1, n1, f);
-		out[0] = f[10];
-		out[1] = f[11];
-		out[2] = f[12];
-		out[3] = f[21];
-		out[4] = f[22];
-		out[5] = f[23];
-		out[6] = f[24];
+		context_mixed(wc->bits, &wc->ti[i], p1, n1, wc->gaz_zero, wc->feats + i * nf);
 	}
 	if (hist && wc->hist_first)
-	{
-		int			V = wc->hist_classes;
-		int			P = V + 1;
-		const int  *v = wc->hist_v;
-		const int  *low = wc->hist_low;
-
 		history_values(hist, wc->keys, n, wc->hist_v, wc->hist_low);
-		for (int i = 0; i < n; i++)
-		{
-			int			pv = i > 0 ? v[i - 1] : V;
-			int			nv = i + 1 < n ? v[i + 1] : V;
-
-			add_sums(acc + i * T, wc->hist_first + ((v[i] * 2 + (i == 0)) * P + pv) * T, T);
-			add_sums(acc + i * T, wc->hist_next + ((v[i] * P + nv) * 5 + low[i]) * T, T);
-		}
-	}
 	else if (hist)
 	{
 		history_features(hist, wc->bits, wc->keys, n, wc->dyn);
@@ -1610,13 +1776,59 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 			memcpy(wc->feats + i * nf + WC_NCONTEXT, wc->dyn + i * NER_NHIST,
 				   sizeof(uint32) * NER_NHIST);
 	}
-	emissions_q(wc->w, T, nf, wc->feats, n, acc, true);
-	for (int i = 0; i < n * T; i++)
-		wc->em[i] = (float) (acc[i] * m->qscale);
-	viterbi(m->vtrans, T, wc->em, n, tags);
+	for (int i = 0; i < n; i++)
+	{
+		const uint32 *f = wc->feats + i * nf;
+		const int32 *part[WC_NROLES + 2];
+		int			np = WC_NROLES;
+
+		if (i + NER_PREFETCH_AHEAD < n)
+			for (int k = 0; k < nf; k++)
+			{
+				const int16 *row = wc->w + (Size) f[NER_PREFETCH_AHEAD * nf + k] * T;
+
+				/* a row may straddle two cache lines */
+				__builtin_prefetch(row);
+				__builtin_prefetch(row + T - 1);
+			}
+		part[0] = sums[i] + WC_OWN * T;
+		part[1] = (i > 0 ? sums[i - 1] : wc->edge) + WC_AS_P1 * T;
+		part[2] = (i > 1 ? sums[i - 2] : wc->edge) + WC_AS_P2 * T;
+		part[3] = (i + 1 < n ? sums[i + 1] : wc->edge) + WC_AS_N1 * T;
+		part[4] = (i + 2 < n ? sums[i + 2] : wc->edge) + WC_AS_N2 * T;
+		if (hist && wc->hist_first)
+		{
+			int			V = wc->hist_classes;
+			int			P = V + 1;
+			const int  *v = wc->hist_v;
+			int			pv = i > 0 ? v[i - 1] : V;
+			int			nv = i + 1 < n ? v[i + 1] : V;
+
+			part[np++] = wc->hist_first + ((v[i] * 2 + (i == 0)) * P + pv) * T;
+			part[np++] = wc->hist_next + ((v[i] * P + nv) * 5 + wc->hist_low[i]) * T;
+		}
+		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
+	}
+	viterbi_t(m->vtrans, T, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
+
+#ifdef NER_AVX2
+/*
+ * tag_sentence_t of the default model's T compiled for AVX2, which sums
+ * eight tags of a token in one instruction and needs fewer register copies
+ * in Viterbi; the same integer sums and float operations, so the same tags
+ * and scores.  Used when the CPU has AVX2 (WordCache.avx2).
+ */
+__attribute__((target("avx2")))
+static void
+tag_sentence_avx2(const NerModel *m, WordCache *wc, History *hist, const char *s,
+				  const NerToken *toks, int n, uint8 *tags)
+{
+	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+}
+#endif
 
 /*
  * Tags one sentence, tokens toks[0..n) of s[0..len), into tags[n] through
@@ -1629,6 +1841,11 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int
 			 const NerToken *toks, int n, uint8 *tags)
 {
 	wc->text_end = s + len;
+#ifdef NER_AVX2
+	if (wc->T == NER_COMMON_T && wc->avx2)
+		tag_sentence_avx2(m, wc, hist, s, toks, n, tags);
+	else
+#endif
 	if (wc->T == NER_COMMON_T)
 		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
 	else
@@ -2305,7 +2522,7 @@ train_sentence(Perceptron *p, const bool *allowed, History *hist, const Sentence
 	int			dom = st->domain;
 	int			wrong = 0;
 	uint32		dyn[NER_MAX_SENTENCE * NER_NHIST];
-	float		vt[(1 + 2 * NER_MAX_LABELS + 1) * VT_MAX_COLS];
+	float		vt[VT_ROWS(1 + 2 * NER_MAX_LABELS) * VT_MAX_COLS];
 
 	emissions(p->w, T, NER_NFEAT, st->feats, st->n, em, false);
 	history_features(hist, p->bits, st->keys, st->n, dyn);
