@@ -1207,6 +1207,10 @@ pf_uuid(TextScan *sc, int p)
 	static const int groups[] = {8, 4, 4, 4, 12};
 	int			c;
 
+	/* the dashes first: most hex words are no UUID */
+	if (AT(sc, p + 8) != '-' || AT(sc, p + 13) != '-' || AT(sc, p + 18) != '-' ||
+		AT(sc, p + 23) != '-')
+		return false;
 	if (AFTER_NON_ASCII(sc, p))
 		return true;
 	for (int g = 0; g < 5; g++)
