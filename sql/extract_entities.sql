@@ -37,6 +37,10 @@ SELECT * FROM ents('costs $1,299.99, €50, £3.5m, USD 200, 1.2 billion dollars
 SELECT * FROM ents('up 12.5%, down 3 percent; 512 MB, 2.5 GHz, 30 ms, 10 km, 75 kg; the 1990s; 15 apples');
 -- signs, per cent, one space at most, units in full; not: two decimal points, two spaces, a unit the pattern lacks
 SELECT * FROM ents('up 5 per cent, +2.5 % and -3%; 7 percentage points, 1.2.3% and 1.2.3 ms are neither; 10 km/h, 3 GiB, 5 kmh, 2 secs, 2 hrs, 1990s, 1.5s, x5ms, 5  ms, 7 MBps');
+-- rules that start with a word, in any case where the pattern allows it: codes, US$, months, schemes (case-sensitive), titles, University of, relative dates
+SELECT label, text, normalized, start_pos, end_pos
+FROM aiml.extract_entities('paid USD100 and US$5 on Sept. 5 or JANUARY 3, 2025; see www.example.com, HTTPS://x.org, wwwx.org and ftp://files.example.org; Dr. Jane Doe of University of Paris; In two days, IN 3 WEEKS; Mrs Smith; usd 5',
+                           ARRAY['MONEY', 'DATE', 'URL', 'PERSON', 'ORG'], '2026-11-23 10:00+00', NULL);
 -- UUID, CREDIT_CARD (Luhn-checked, masked); a Luhn-failing number is not a card
 SELECT * FROM ents('id 123E4567-E89B-12D3-A456-426614174000 card 4111-1111-1111-1111 amex 378282246310005');
 SELECT * FROM ents('card 4111 1111 1111 1112 and 1234567812345678');

@@ -1481,15 +1481,17 @@ pf_money_code(TextScan *sc, int p)
 	return DIGIT(c) || HI(c);
 }
 
+/* The currency codes of the MONEY patterns, then the words after a number. */
+static const char *const currency_words[] = {
+	"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "RMB", "INR", "SEK",
+	"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
+"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
+
 /* A currency code or word (then a non-word byte) at q, or a non-ASCII byte. */
 static bool
 currency_at(TextScan *sc, int q)
 {
-	static const char *const currencies[] = {
-		"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "CNY", "RMB", "INR", "SEK",
-		"NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "KRW", "SGD", "HKD", "RUB", "TRY", "dollar",
-	"dollars", "euro", "euros", "pounds sterling", "yen", NULL};
-	static WordList list = {currencies};
+	static WordList list = {currency_words};
 
 	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, &list, 0));
 }
@@ -1947,13 +1949,18 @@ pf_time_ampm(TextScan *sc, int p)
 	return HI(c) || (c | 0x20) == 'm';
 }
 
+/* The words of the PERSON title and ORG "University of" patterns. */
+static const char *const title_words[] = {
+	"Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Rev",
+"Capt", "Gen", "Sen", "Rep", "Gov", "President", "Senator", "Judge", NULL};
+static const char *const org_of_words[] = {
+	"University", "Institute", "College", "Bank", "Ministry", "Department", "Academy",
+"School", NULL};
+
 static bool
 pf_person_title(TextScan *sc, int p)
 {
-	static const char *const titles[] = {
-		"Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Rev",
-	"Capt", "Gen", "Sen", "Rep", "Gov", "President", "Senator", "Judge", NULL};
-	static WordList list = {titles};
+	static WordList list = {title_words};
 
 	return word_at(sc, p, &list, BC_TITLE_END);
 }
@@ -1961,10 +1968,7 @@ pf_person_title(TextScan *sc, int p)
 static bool
 pf_org_of(TextScan *sc, int p)
 {
-	static const char *const words[] = {
-		"University", "Institute", "College", "Bank", "Ministry", "Department", "Academy",
-	"School", NULL};
-	static WordList list = {words};
+	static WordList list = {org_of_words};
 
 	return word_at(sc, p, &list, BC_SPACE);
 }
@@ -2262,6 +2266,53 @@ static const Rule rules[] = {
 #define NRULES lengthof(rules)
 
 /*
+ * The words a match starts with, for the rules whose matches start with one
+ * of a few words (and a non-letter after it), or NULL.  Lists may hold more
+ * than the pattern's words: they only rule positions out.
+ */
+static const char *const *
+rule_start_words(const Rule *rule)
+{
+	static const char *const months[] = {
+		"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
+		"june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
+	"nov", "november", "dec", "december", NULL};
+	static const char *const schemes[] = {"http", "https", "ftp", "www", NULL};
+	static const char *const us[] = {"US", NULL};
+	RulePrefilter pf = rule->maybe;
+
+	if (pf == pf_url)
+		return schemes;
+	if (pf == pf_money_symbol)	/* US$ */
+		return us;
+	if (pf == pf_money_code)
+		return currency_words;
+	if (pf == pf_date_mdy)
+		return months;
+	if (pf == pf_date_relative)
+		return relative_words;
+	if (pf == pf_person_title)
+		return title_words;
+	if (pf == pf_org_of)
+		return org_of_words;
+	return NULL;
+}
+
+#define START_WORD_MAX 10		/* letters in the longest start word */
+#define START_WORD_SLOTS 1024
+
+/* The slot of the letters w[0..n) in any case. */
+static inline uint32
+start_word_slot(const char *w, int n)
+{
+	uint32		h = (uint32) n;
+
+	for (int i = 0; i < n; i++)
+		h = h * 31 + (w[i] | 0x20);
+	return (h ^ (h >> 10)) & (START_WORD_SLOTS - 1);
+}
+
+/*
  * Most characters of log lines start numbers, where a dozen rules are
  * candidates; the digits and the byte after them rule most out at once.
  * True when the rule can match at a run of r ASCII digits (DIGIT_RUN_MAX:
@@ -2358,6 +2409,8 @@ typedef struct RuleSet
 	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
 	uint32		after_digits_space[DIGIT_RUN_MAX + 1][256];
 	bool		inside_word[256];	/* word bytes no rule starts at after a word byte */
+	uint32		word_rules;		/* the rules with start words */
+	uint32		start_word[START_WORD_SLOTS];	/* of those, the rules a word's slot may start */
 	char		needed[16];		/* the bytes of the rules' needs, each once */
 	int			nneeded;
 	uint16		needs[NRULES];	/* of each rule, bit k: it needs needed[k] */
@@ -2391,6 +2444,18 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
+			if (rule_start_words(&rules[i]) != NULL)
+			{
+				rs->word_rules |= bit;
+				for (const char *const *w = rule_start_words(&rules[i]); *w; w++)
+				{
+					/* only letters count: "pounds sterling" is found as "pounds" */
+					int			n = strspn(*w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+					Assert(n <= START_WORD_MAX);
+					rs->start_word[start_word_slot(*w, n)] |= bit;
+				}
+			}
 			for (const char *n = rules[i].needs; *n; n++)
 			{
 				char	   *k = memchr(rs->needed, *n, rs->nneeded);
@@ -2433,6 +2498,24 @@ compiled_rules(void)
 	}
 	compiled = rs;
 	return rs;
+}
+
+/*
+ * Of the rules with start words, those that may match at the letters at p:
+ * the rules of their slot, or all when a non-ASCII byte follows them (it may
+ * be a letter, or a caseless k or s of a pattern).
+ */
+static inline uint32
+start_word_rules(const RuleSet *rs, const char *s, int p, int len)
+{
+	int			n = 0;
+
+	while (p + n < len && LETTER((unsigned char) s[p + n]))
+		if (++n > START_WORD_MAX)
+			return 0;
+	if (p + n < len && HI((unsigned char) s[p + n]))
+		return ~(uint32) 0;
+	return rs->start_word[start_word_slot(s + p, n)];
 }
 
 /* ---- candidates ---- */
@@ -2574,6 +2657,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			continue;
 		if (p > 0)
 			cand &= ~rs->not_after[(unsigned char) s[p - 1]];
+		if ((cand & rs->word_rules) != 0 && LETTER((unsigned char) s[p]))
+			cand &= start_word_rules(rs, s, p, len) | ~rs->word_rules;
 		if (DIGIT(s[p]) && cand != 0)
 		{
 			int			e = p + 1;
