@@ -64,6 +64,7 @@ typedef enum CharClass
  * character, and most are ASCII.
  */
 static uint8 ascii_class[128];
+static bool ascii_alnum[256];	/* ASCII bytes of class CC_ALPHA or CC_DIGIT */
 static bool ascii_email_local[128];	/* is_email_local */
 static bool ascii_class_done = false;
 
@@ -88,6 +89,7 @@ ascii_class_init(void)
 		else if (c == '-')
 			cc = CC_HYPHEN;
 		ascii_class[c] = (uint8) cc;
+		ascii_alnum[c] = cc == CC_ALPHA || cc == CC_DIGIT;
 		ascii_email_local[c] = isalnum(c) || c == '.' || c == '_' || c == '%' ||
 			c == '+' || c == '-';
 	}
@@ -309,15 +311,17 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 	*dotted = false;
 	while (n < remain)
 	{
-		unsigned char c = (unsigned char) p[n];
+		int			from = n;
 
-		/* most characters of a word: ASCII letters and digits */
-		if (c < 0x80 && (cc = (CharClass) ascii_class[c]) >= CC_ALPHA && cc <= CC_DIGIT)
-		{
+		/* most characters of a word: a run of ASCII letters and digits */
+		while (n < remain && ascii_alnum[(unsigned char) p[n]])
 			n++;
-			seg++;
-			last = cc;
-			continue;
+		if (n > from)
+		{
+			seg += n - from;
+			last = (CharClass) ascii_class[(unsigned char) p[n - 1]];
+			if (n == remain)
+				break;
 		}
 		cc = char_class(p + n, remain - n, utf8, &clen);
 		if (is_alnum_class(cc))
