@@ -3152,12 +3152,31 @@ ranked_cmp(const Ranked *x, const Ranked *y)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* Keeps the non-overlapping candidates (see the header); returns their count. */
+/* Whether row shares a byte with one of kept[0..n). */
+static bool
+overlaps_kept(const EntityRow *row, const EntityRow *kept, int n)
+{
+	if (row->start >= row->end)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (row->start < kept[i].end && kept[i].start < row->end)
+			return true;
+	return false;
+}
+
+/*
+ * Keeps the non-overlapping candidates (see the header); returns their
+ * count.  A few are checked against the rows kept so far; more against a
+ * map of the bytes taken, so the time stays linear.
+ */
+#define FEW_CANDIDATES 32
+
 static int
 resolve_overlaps(Candidates *c, int len, EntityRow *out)
 {
-	Ranked	   *r = palloc(sizeof(Ranked) * Max(c->n, 1));
-	bool	   *taken = palloc0(Max(len, 1));
+	Ranked		few[FEW_CANDIDATES];
+	Ranked	   *r = c->n <= FEW_CANDIDATES ? few : palloc(sizeof(Ranked) * c->n);
+	bool	   *taken = c->n <= FEW_CANDIDATES ? NULL : palloc0(Max(len, 1));
 	int			kept = 0;
 	bool		ascii = text_is_ascii(c->s, len);
 
@@ -3176,15 +3195,22 @@ resolve_overlaps(Candidates *c, int len, EntityRow *out)
 		EntityRow  *row = &c->rows[r[i].idx];
 		bool		free = true;
 
-		for (int b = row->start; b < row->end && free; b++)
-			free = !taken[b];
-		if (!free)
-			continue;
-		memset(taken + row->start, true, row->end - row->start);
-		out[kept++] = *row;
+		if (taken == NULL)
+			free = !overlaps_kept(row, out, kept);
+		else
+		{
+			for (int b = row->start; b < row->end && free; b++)
+				free = !taken[b];
+			if (free)
+				memset(taken + row->start, true, row->end - row->start);
+		}
+		if (free)
+			out[kept++] = *row;
 	}
-	pfree(r);
-	pfree(taken);
+	if (r != few)
+		pfree(r);
+	if (taken)
+		pfree(taken);
 	return kept;
 }
 
