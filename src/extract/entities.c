@@ -2520,6 +2520,9 @@ start_word_rules(const RuleSet *rs, const char *s, int p, int len)
 
 /* ---- candidates ---- */
 
+/* Candidates and rule matches of a short text fit in arrays on the stack. */
+#define FEW_SPANS 32
+
 typedef struct Candidates
 {
 	EntityRow  *rows;
@@ -2529,7 +2532,36 @@ typedef struct Candidates
 	int			cap;
 	const char *s;
 	bool		want[NLABELS];
+	EntityRow	few_rows[FEW_SPANS];	/* the arrays until they outgrow these */
+	int			few_prio[FEW_SPANS];
+	bool		few_from_model[FEW_SPANS];
 } Candidates;
+
+/* No candidates yet, in the arrays on the stack. */
+static void
+candidates_init(Candidates *c, const char *s)
+{
+	c->rows = c->few_rows;
+	c->prio = c->few_prio;
+	c->from_model = c->few_from_model;
+	c->n = 0;
+	c->cap = FEW_SPANS;
+	c->s = s;
+	memset(c->want, 0, sizeof(c->want));
+}
+
+/* A copy of array (n elements of size) with room for cap, replacing it unless it is few. */
+static void *
+grown_array(void *array, const void *few, Size size, int n, int cap)
+{
+	void	   *bigger;
+
+	if (array != few)
+		return repalloc_huge(array, size * cap);
+	bigger = palloc_extended(size * cap, MCXT_ALLOC_HUGE);
+	memcpy(bigger, array, size * n);
+	return bigger;
+}
 
 /* Adds a candidate span; overlaps are resolved later, all at once. */
 static void
@@ -2538,13 +2570,11 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 {
 	if (c->n == c->cap)
 	{
-		c->cap = c->cap ? c->cap * 2 : 64;
-		c->rows = c->rows ? repalloc_huge(c->rows, sizeof(EntityRow) * c->cap)
-			: palloc(sizeof(EntityRow) * c->cap);
-		c->prio = c->prio ? repalloc_huge(c->prio, sizeof(int) * c->cap)
-			: palloc(sizeof(int) * c->cap);
-		c->from_model = c->from_model ? repalloc_huge(c->from_model, sizeof(bool) * c->cap)
-			: palloc(sizeof(bool) * c->cap);
+		c->cap *= 2;
+		c->rows = grown_array(c->rows, c->few_rows, sizeof(EntityRow), c->n, c->cap);
+		c->prio = grown_array(c->prio, c->few_prio, sizeof(int), c->n, c->cap);
+		c->from_model = grown_array(c->from_model, c->few_from_model, sizeof(bool), c->n,
+									c->cap);
 	}
 	c->rows[c->n].label = label_names[label];
 	c->rows[c->n].start = start;
@@ -2619,9 +2649,10 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	uint32		active = 0;
 	int			resume[NRULES];
 	TextScan		sc;
-	RuleHit    *hits = NULL;
+	RuleHit		few_hits[FEW_SPANS];
+	RuleHit    *hits = few_hits;
 	int			nhits = 0,
-				cap = 0;
+				cap = FEW_SPANS;
 
 	for (int i = 0; i < (int) NRULES; i++)
 	{
@@ -2718,9 +2749,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			{
 				if (nhits == cap)
 				{
-					cap = cap ? cap * 2 : 64;
-					hits = hits ? repalloc_huge(hits, sizeof(RuleHit) * cap)
-						: palloc(sizeof(RuleHit) * cap);
+					cap *= 2;
+					hits = grown_array(hits, few_hits, sizeof(RuleHit), nhits, cap);
 				}
 				hits[nhits].rule = i;
 				hits[nhits].start = m.start;
@@ -2736,7 +2766,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	if (nhits > 0)
 	{
 		int			from[NRULES + 1];
-		int		   *order = palloc(sizeof(int) * nhits);
+		int			few_order[FEW_SPANS];
+		int		   *order = nhits <= FEW_SPANS ? few_order : palloc(sizeof(int) * nhits);
 
 		memset(from, 0, sizeof(from));
 		for (int h = 0; h < nhits; h++)
@@ -2752,8 +2783,10 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			add_candidate(c, rs->label[hit->rule], hit->start, hit->end, hit->text,
 						  hit->normalized, hit->score);
 		}
-		pfree(order);
-		pfree(hits);
+		if (order != few_order)
+			pfree(order);
+		if (hits != few_hits)
+			pfree(hits);
 	}
 }
 
@@ -3330,12 +3363,13 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 	text	   *t;
 	const char *s;
 	int			len;
+	EntityRow	few_kept[FEW_SPANS];
 	EntityRow  *kept;
 	int			nkept;
 	int			refj;
 	CallSite   *site = call_site(fcinfo);
 
-	memset(&c, 0, sizeof(c));
+	candidates_init(&c, "");
 	wanted_labels(fcinfo, site, &c);
 	refj = reference_julian(fcinfo, site);
 	if (PG_ARGISNULL(0))
@@ -3359,7 +3393,7 @@ aiml_extract_entities(PG_FUNCTION_ARGS)
 		else
 			run_gazetteer(&c, s, len);
 	}
-	kept = palloc(sizeof(EntityRow) * Max(c.n, 1));
+	kept = c.n <= FEW_SPANS ? few_kept : palloc(sizeof(EntityRow) * c.n);
 	nkept = resolve_overlaps(&c, len, kept);
 	entity_rows_emit(fcinfo, s, kept, nkept);
 	return (Datum) 0;
