@@ -3016,6 +3016,19 @@ run_gazetteer(Candidates *c, const char *s, int len)
 				CHECK_FOR_INTERRUPTS();
 			if (tz.pos >= len || gaz_byte[(unsigned char) s[tz.pos]] == GAZ_SPACE)
 				break;
+			/* nothing owed and no byte that matters left before the space: skip the rest */
+			if (gp->owed == 0 && !gp->nonword_starts)
+			{
+				for (e = tz.pos; e < len && gaz_byte[(unsigned char) s[e]] == 0; e++)
+					;
+				if (e == len || gaz_byte[(unsigned char) s[e]] == GAZ_SPACE)
+				{
+					gazetteer_end_run(gp);
+					tz.pos = e;
+					tz.next_starts_sentence = false;
+					break;
+				}
+			}
 		}
 		p = tz.pos;
 	}
