@@ -2961,6 +2961,38 @@ gazetteer_sentence(const char *s, const NerToken *toks, int n, void *arg)
 static uint8 gaz_byte[256];
 static bool gaz_byte_ready = false;
 
+/*
+ * The first position from q whose byte is an ASCII space, a capital or not
+ * ASCII (len: none), eight bytes at a time: most runs are short words.
+ */
+static int
+gaz_run_end(const char *s, int q, int len)
+{
+	for (; q + 8 <= len; q += 8)
+	{
+		uint64		w,
+					low,
+					marked;
+
+		memcpy(&w, s + q, 8);
+		low = w & UINT64CONST(0x7f7f7f7f7f7f7f7f);
+		/* bytes 0x41 to 0x5a (exact), below 0x21 or not ASCII (a superset) */
+		marked = ((UINT64CONST(0x0101010101010101) * (127 + 0x5b) - low) & ~w &
+				  (low + UINT64CONST(0x0101010101010101) * (127 - 0x40)) &
+				  UINT64CONST(0x8080808080808080)) | space_or_high_bytes(w);
+		for (; marked != 0; marked &= marked - 1)
+		{
+			int			e = q + pg_rightmost_one_pos64(marked) / 8;
+
+			if (gaz_byte[(unsigned char) s[e]] != 0)
+				return e;
+		}
+	}
+	for (; q < len && gaz_byte[(unsigned char) s[q]] == 0; q++)
+		;
+	return q;
+}
+
 /* The gazetteer's candidates in s[0..len), without a model. */
 static void
 run_gazetteer(Candidates *c, const char *s, int len)
@@ -2990,8 +3022,8 @@ run_gazetteer(Candidates *c, const char *s, int len)
 		if (q == len)
 			break;
 		/* up to the next space, or to the first byte that matters */
-		for (e = q; e < len && (k = gaz_byte[(unsigned char) s[e]]) == 0; e++)
-			;
+		e = gaz_run_end(s, q, len);
+		k = e < len ? gaz_byte[(unsigned char) s[e]] : 0;
 		if (k != GAZ_MATTERS && gp->owed == 0 && !gp->nonword_starts)
 		{
 			/* its tokens take a sentence start, if one is due, and set none */
