@@ -20,6 +20,8 @@ SELECT * FROM ents('not mail: bob@ or @handle or a@b');
 -- IP: v4 with leading zeros normalized, octets over 255 refused, v6 compressed
 SELECT * FROM ents('from 010.000.000.001 and 2001:0db8:0000:0000:0000:0000:0000:0001, not 300.1.1.1 or 1.2.3');
 SELECT * FROM ents('clock 10:30:00 is a time, not an IPv6 address');
+-- IPv6 written as inet_ntop writes it: the first longest run of zero groups as ::, IPv4-mapped and -compatible tails as dotted quads
+SELECT text, normalized FROM ents('1:0:0:1:0:0:0:1 1::0:2 0:0:0:0:0:ffff:102:304 0:0:0:0:0:0:102:304 ::ffff:0:1 1:: :: FE80:0:0:0:0:0:0:0 0:1:0:0:0:1:0:0');
 -- PHONE: E.164 with a country code, NANP formats; unformatted digits are not phones
 SELECT * FROM ents('call +1 (415) 555-0100, +49 30 901820, 415.555.0199 or 1-800-555-0123');
 SELECT * FROM ents('order 12345678901 and 4155550100 and 555-0100');

@@ -228,13 +228,10 @@ hms_string(int h, int mi, int se)
 	return out;
 }
 
-/* "%d.%d.%d.%d" of four octets 0..255 */
+/* "%d.%d.%d.%d" of four octets 0..255 at p (NUL-terminated); its end. */
 static char *
-ipv4_string(const int *o)
+ipv4_write(const int *o, char *p)
 {
-	char	   *out = palloc(16),
-			   *p = out;
-
 	for (int k = 0; k < 4; k++)
 	{
 		Assert(o[k] >= 0 && o[k] <= 255);
@@ -245,6 +242,82 @@ ipv4_string(const int *o)
 		*p++ = '0' + o[k] % 10;
 		*p++ = k < 3 ? '.' : '\0';
 	}
+	return p - 1;
+}
+
+static char *
+ipv4_string(const int *o)
+{
+	char	   *out = palloc(16);
+
+	ipv4_write(o, out);
+	return out;
+}
+
+/*
+ * The text of an IPv6 address as glibc's inet_ntop writes it, without its
+ * sprintf per group: lower-case groups without leading zeros, the longest
+ * run of two or more zero groups (the first of equal ones) as ::, and the
+ * last 32 bits as a dotted quad after ::ffff: or after six zero groups.
+ */
+static char *
+ipv6_string(const struct in6_addr *addr)
+{
+	const unsigned char *b = addr->s6_addr;
+	char	   *out = palloc(INET6_ADDRSTRLEN),
+			   *o = out;
+	unsigned	w[8];
+	int			best = -1,
+				best_len = 0,
+				cur = -1,
+				cur_len = 0;
+
+	for (int i = 0; i < 8; i++)
+	{
+		w[i] = (b[2 * i] << 8) | b[2 * i + 1];
+		if (w[i] != 0)
+			cur = -1;
+		else
+		{
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			if (++cur_len > best_len)
+				best = cur, best_len = cur_len;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++)
+	{
+		if (best >= 0 && i >= best && i < best + best_len)
+		{
+			if (i == best)
+				*o++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*o++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+		{
+			int			q[4] = {b[12], b[13], b[14], b[15]};
+
+			ipv4_write(q, o);
+			return out;
+		}
+		for (int shift = 12, started = 0; shift >= 0; shift -= 4)
+		{
+			int			d = (w[i] >> shift) & 0xf;
+
+			if (d != 0 || started || shift == 0)
+			{
+				*o++ = "0123456789abcdef"[d];
+				started = 1;
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		*o++ = ':';
+	*o = '\0';
 	return out;
 }
 
@@ -316,7 +389,7 @@ rule_ipv4(RuleMatch *m)
 	return true;
 }
 
-/* inet_pton decides what is an IPv6 address; inet_ntop gives its canonical form. */
+/* inet_pton decides what is an IPv6 address; ipv6_string gives its canonical form. */
 static bool
 rule_ipv6(RuleMatch *m)
 {
@@ -330,9 +403,7 @@ rule_ipv6(RuleMatch *m)
 	buf[n] = '\0';
 	if (inet_pton(AF_INET6, buf, &addr) != 1)
 		return false;
-	if (inet_ntop(AF_INET6, &addr, buf, sizeof(buf)) == NULL)
-		return false;
-	m->normalized = pstrdup(buf);
+	m->normalized = ipv6_string(&addr);
 	return true;
 }
 
