@@ -1096,11 +1096,11 @@ number_end(TextScan *sc, int p, bool commas, bool *hi)
 	return sc->number_end[commas];
 }
 
-/* The byte after an optional ASCII space at p. */
+/* The position after an optional ASCII space at p (a pattern's \s?). */
 static int
-after_space(TextScan *sc, int p)
+past_space(TextScan *sc, int p)
 {
-	return SPACE(AT(sc, p)) ? AT(sc, p + 1) : AT(sc, p);
+	return SPACE(AT(sc, p)) ? p + 1 : p;
 }
 
 /* -1: n ASCII digits from p, 0: not, 1: a non-ASCII byte among them. */
@@ -1536,7 +1536,7 @@ pf_money_symbol(TextScan *sc, int p)
 	}
 	else if (HI(AT(sc, p)))
 		return true;
-	c = after_space(sc, p + 1);
+	c = AT(sc, past_space(sc, p + 1));
 	return DIGIT(c) || HI(c);
 }
 
@@ -1548,7 +1548,7 @@ pf_money_code(TextScan *sc, int p)
 	for (int i = 0; i < 3; i++)
 		if (AT(sc, p + i) < 'A' || AT(sc, p + i) > 'Z')
 			return false;
-	c = after_space(sc, p + 3);
+	c = AT(sc, past_space(sc, p + 3));
 	return DIGIT(c) || HI(c);
 }
 
@@ -1567,13 +1567,15 @@ currency_at(TextScan *sc, int q)
 	return HI(AT(sc, q)) || (IS(AT(sc, q), BC_CURRENCY) && word_at(sc, q, &list, 0));
 }
 
+/* The multipliers of the MONEY patterns. */
+static const char *const multiplier_words[] = {
+"k", "K", "m", "M", "bn", "mn", "thousand", "million", "billion", "trillion", NULL};
+
 /* 40 EUR, 5 dollars, 1.2 billion dollars: the number, a multiplier, a currency. */
 static bool
 pf_money_after(TextScan *sc, int p)
 {
-	static const char *const multipliers[] = {
-	"k", "K", "m", "M", "bn", "mn", "thousand", "million", "billion", "trillion", NULL};
-	static WordList list = {multipliers};
+	static WordList list = {multiplier_words};
 	bool		hi;
 	int			q = number_end(sc, p, true, &hi);
 	int			n;
@@ -1582,18 +1584,14 @@ pf_money_after(TextScan *sc, int p)
 		return true;
 	if (q == p || !DIGIT(AT(sc, q - 1)))
 		return false;
-	if (SPACE(AT(sc, q)))
-		q++;
+	q = past_space(sc, q);
 	if (currency_at(sc, q))
 		return true;
 	/* at most one multiplier fits: each is letters, then a non-word byte */
 	n = word_len_at(sc, q, &list, 0);
 	if (n == 0)
 		return false;
-	q += n;
-	if (SPACE(AT(sc, q)))
-		q++;
-	return currency_at(sc, q);
+	return currency_at(sc, past_space(sc, q + n));
 }
 
 /* Whether the digits and dots s[p..e) read \d+(?:\.\d+)?: one dot at most, between digits. */
@@ -1624,6 +1622,9 @@ certain_match(TextScan *sc, int p, int end, int n, int g1, int e1, int g2, int e
 	sc->certain_ov[5] = e2;
 }
 
+/* The words of the PERCENT pattern (beside %). */
+static const char *const percent_words[] = {"percent", "per cent", NULL};
+
 /*
  * A number (a run of digits and dots that is not one cannot be followed by
  * the rest), an optional space, then % or percent or per cent then \b: all
@@ -1632,8 +1633,7 @@ certain_match(TextScan *sc, int p, int end, int n, int g1, int e1, int g2, int e
 static bool
 pf_percent(TextScan *sc, int p)
 {
-	static const char *const words[] = {"percent", "per cent", NULL};
-	static WordList list = {words};
+	static WordList list = {percent_words};
 	bool		hi;
 	int			start,
 				e,
@@ -1650,7 +1650,7 @@ pf_percent(TextScan *sc, int p)
 		return true;
 	if (e == p || !DIGIT(AT(sc, e - 1)))
 		return false;
-	q = SPACE(AT(sc, e)) ? e + 1 : e;
+	q = past_space(sc, e);
 	if (AT(sc, q) != '%' && AT(sc, q) != 'p')
 		return HI(AT(sc, q));
 	if (!one_decimal_number(sc, p, e))
@@ -1665,6 +1665,17 @@ pf_percent(TextScan *sc, int p)
 	return true;
 }
 
+/* The units of the QUANTITY pattern, spelt out (its non-ASCII ones aside). */
+static const char *const unit_words[] = {
+		"KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB", "PB", "PiB", "byte", "bytes",
+		"bps", "kbps", "Mbps", "Gbps", "ms", "us", "ns", "sec", "second", "seconds", "secs", "s",
+		"min", "minute", "minutes", "mins", "h", "hr", "hrs", "hour", "hours", "day", "days",
+		"week", "weeks", "month", "months", "year", "years", "km", "cm", "mm", "m", "mi", "mile",
+		"miles", "ft", "feet", "kg", "mg", "g", "lb", "lbs", "pound", "pounds", "oz", "t", "ton",
+		"tons", "tonne", "tonnes", "l", "ml", "L", "mL", "C", "F", "Hz", "kHz", "MHz", "GHz", "W",
+		"kW", "MW", "kWh", "V", "mA", "A", "mph", "km/h", "kph", "px", "core", "cores", "vCPU",
+		"vCPUs", "CPU", "CPUs", "GPU", "GPUs", "rpm", "rps", "qps", NULL};
+
 /*
  * A number, an optional space, then one of the pattern's units not followed
  * by [\w/].  The words are the pattern's alternatives spelt out (its
@@ -1674,16 +1685,7 @@ pf_percent(TextScan *sc, int p)
 static bool
 pf_quantity(TextScan *sc, int p)
 {
-	static const char *const units[] = {
-		"KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB", "PB", "PiB", "byte", "bytes",
-		"bps", "kbps", "Mbps", "Gbps", "ms", "us", "ns", "sec", "second", "seconds", "secs", "s",
-		"min", "minute", "minutes", "mins", "h", "hr", "hrs", "hour", "hours", "day", "days",
-		"week", "weeks", "month", "months", "year", "years", "km", "cm", "mm", "m", "mi", "mile",
-		"miles", "ft", "feet", "kg", "mg", "g", "lb", "lbs", "pound", "pounds", "oz", "t", "ton",
-		"tons", "tonne", "tonnes", "l", "ml", "L", "mL", "C", "F", "Hz", "kHz", "MHz", "GHz", "W",
-		"kW", "MW", "kWh", "V", "mA", "A", "mph", "km/h", "kph", "px", "core", "cores", "vCPU",
-		"vCPUs", "CPU", "CPUs", "GPU", "GPUs", "rpm", "rps", "qps", NULL};
-	static WordList list = {units};
+	static WordList list = {unit_words};
 	bool		hi;
 	int			e = number_end(sc, p, false, &hi);
 	int			u,
@@ -1693,7 +1695,7 @@ pf_quantity(TextScan *sc, int p)
 		return true;
 	if (e == p || !DIGIT(AT(sc, e - 1)))
 		return false;
-	u = SPACE(AT(sc, e)) ? e + 1 : e;
+	u = past_space(sc, e);
 	if (HI(AT(sc, u)))
 		return true;
 	/* a unit is followed by no letter, so one at most fits */
@@ -2432,10 +2434,20 @@ may_start_at_digits(const Rule *rule, int r, int c)
 	return true;
 }
 
+/* Whether a word of words starts with the byte c (0: none does). */
+static bool
+starts_a_word(const char *const *words, int c)
+{
+	for (; *words; words++)
+		if (c != 0 && (unsigned char) (*words)[0] == c)
+			return true;
+	return false;
+}
+
 /*
  * The same at r digits, an ASCII space and then the ASCII byte c (0: the
  * end), for the rules that may_start_at_digits lets go on after a space:
- * the first bytes of the words their patterns want there, spelt out.
+ * the first bytes of the words their patterns want there.
  */
 static bool
 may_start_at_digits_space(const Rule *rule, int r, int c)
@@ -2444,11 +2456,11 @@ may_start_at_digits_space(const Rule *rule, int r, int c)
 	int			lower = c | 0x20;
 
 	if (pf == pf_money_after)	/* \s?, a multiplier or a currency */
-		return c != 0 && strchr("kKmMbt" "UEGJCANRISDPBMZKHT" "depy", c) != NULL;
-	if (pf == pf_percent)		/* \s?, % or p(er)... */
-		return c == '%' || c == 'p';
+		return starts_a_word(multiplier_words, c) || starts_a_word(currency_words, c);
+	if (pf == pf_percent)		/* \s?, % or percent, per cent */
+		return c == '%' || starts_a_word(percent_words, c);
 	if (pf == pf_quantity)		/* \s?, a unit */
-		return c != 0 && strchr("KMGTPbkmunshdwycfglotLCFHWVArpqv", c) != NULL;
+		return starts_a_word(unit_words, c);
 	if (pf == pf_date_dmy)		/* (?i)\s+, a month */
 		return SPACE(c) || (c != 0 && strchr("jfmasond", lower) != NULL);
 	if (pf == pf_date_relative) /* (?i)\s+, days?, weeks?, months?, years? */
@@ -2495,6 +2507,7 @@ compiled_rules(void)
 {
 	MemoryContext cxt;
 	RuleSet    *rs;
+	const char *const *start_words;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 
 	if (compiled != NULL)
@@ -2515,10 +2528,10 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
-			if (rule_start_words(&rules[i]) != NULL)
+			if ((start_words = rule_start_words(&rules[i])) != NULL)
 			{
 				rs->word_rules |= bit;
-				for (const char *const *w = rule_start_words(&rules[i]); *w; w++)
+				for (const char *const *w = start_words; *w; w++)
 				{
 					/* only letters count: "pounds sterling" is found as "pounds" */
 					int			n = strspn(*w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
@@ -3122,6 +3135,7 @@ run_gazetteer(Candidates *c, const char *s, int len)
 			/* nothing owed and no byte that matters left before the space: skip the rest */
 			if (gp->owed == 0 && !gp->nonword_starts)
 			{
+				/* byte by byte: what is left of a run is short, gaz_run_end costs more */
 				for (e = tz.pos; e < len && gaz_byte[(unsigned char) s[e]] == 0; e++)
 					;
 				if (e == len || gaz_byte[(unsigned char) s[e]] == GAZ_SPACE)
@@ -3318,14 +3332,12 @@ overlaps_kept(const EntityRow *row, const EntityRow *kept, int n)
  * count.  A few are checked against the rows kept so far; more against a
  * map of the bytes taken, so the time stays linear.
  */
-#define FEW_CANDIDATES 32
-
 static int
 resolve_overlaps(Candidates *c, int len, EntityRow *out)
 {
-	Ranked		few[FEW_CANDIDATES];
-	Ranked	   *r = c->n <= FEW_CANDIDATES ? few : palloc(sizeof(Ranked) * c->n);
-	bool	   *taken = c->n <= FEW_CANDIDATES ? NULL : palloc0(Max(len, 1));
+	Ranked		few[FEW_SPANS];
+	Ranked	   *r = c->n <= FEW_SPANS ? few : palloc(sizeof(Ranked) * c->n);
+	bool	   *taken = c->n <= FEW_SPANS ? NULL : palloc0(Max(len, 1));
 	int			kept = 0;
 	bool		ascii = text_is_ascii(c->s, len);
 
