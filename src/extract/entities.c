@@ -2897,10 +2897,11 @@ all_capitalised(const char *s, const NerToken *toks, int n, bool utf8)
  * own pass, which tokenizes only what can matter: a run of bytes between
  * ASCII spaces without a capital letter or a non-ASCII byte holds no token
  * that can start a phrase, so unless a phrase started just before may go on
- * into it (its first word starts a longer phrase), it is skipped (on prose, more than half the text).  A sentence
- * end in it would matter only to such a phrase; the skip ends the run of
- * tokens looked up together as a sentence end does.  Tokens never span
- * ASCII spaces, so the tokens read are those of the whole text.
+ * into it (its first word starts a longer phrase), it is skipped (on prose,
+ * more than half the text).  A sentence end in it would matter only to such
+ * a phrase; the skip ends the run of tokens looked up together as a
+ * sentence end does.  Tokens never span ASCII spaces, so the tokens read are
+ * those of the whole text.
  */
 #define GAZ_RUN_MAX 512
 #define GAZ_FOLLOW (NER_GAZ_MAX_WORDS - 1)	/* tokens a phrase has after its first */
