@@ -190,3 +190,10 @@ FROM (VALUES ('run', repeat('a', 400000) || '@example.com'),
              ('signs', repeat('$1,0', 100000))) t(n, s)
 LEFT JOIN LATERAL aiml.extract_entities(s) e ON true
 GROUP BY n ORDER BY n;
+
+-- the rows are formed for their declared type: a C declaration of another
+-- row type gets an error, not misread rows
+CREATE FUNCTION pg_temp.entities_wrong_type(string text, labels text[], reference timestamptz,
+                                            model aiml.model, OUT label text, OUT start_pos int)
+    RETURNS SETOF record AS '$libdir/aiml', 'aiml_extract_entities' LANGUAGE C;
+SELECT * FROM pg_temp.entities_wrong_type('mail x@example.com', NULL, NULL, NULL);
