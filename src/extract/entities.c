@@ -2375,15 +2375,23 @@ rule_start_words(const Rule *rule)
 #define START_WORD_MAX 10		/* letters in the longest start word */
 #define START_WORD_SLOTS 1024
 
-/* The slot of the letters w[0..n) in any case. */
+/* The slot of n letters whose caseless hash (h * 31 + (letter | 0x20), from 0) is h. */
 static inline uint32
+start_word_slot_of(uint32 h, int n)
+{
+	h += (uint32) n;
+	return (h ^ (h >> 10)) & (START_WORD_SLOTS - 1);
+}
+
+/* The slot of the letters w[0..n) in any case. */
+static uint32
 start_word_slot(const char *w, int n)
 {
-	uint32		h = (uint32) n;
+	uint32		h = 0;
 
 	for (int i = 0; i < n; i++)
 		h = h * 31 + (w[i] | 0x20);
-	return (h ^ (h >> 10)) & (START_WORD_SLOTS - 1);
+	return start_word_slot_of(h, n);
 }
 
 /*
@@ -2493,11 +2501,13 @@ typedef struct RuleSet
 	uint32		after_digits[DIGIT_RUN_MAX + 1][256];
 	uint32		after_digits_space[DIGIT_RUN_MAX + 1][256];
 	bool		inside_word[256];	/* word bytes no rule starts at after a word byte */
+	bool		digits_start_runs_only; /* no rule starts at a digit after a digit */
 	uint32		word_rules;		/* the rules with start words */
 	uint32		start_word[START_WORD_SLOTS];	/* of those, the rules a word's slot may start */
 	char		needed[16];		/* the bytes of the rules' needs, each once */
 	int			nneeded;
-	uint16		needs[NRULES];	/* of each rule, bit k: it needs needed[k] */
+	uint32		needing[16];	/* of each needed[k], the rules that need it */
+	uint32		rules_of_label[NLABELS];
 } RuleSet;
 
 static RuleSet *compiled = NULL;
@@ -2529,6 +2539,7 @@ compiled_rules(void)
 											   PCRE2_UCP | PCRE2_ANCHORED,
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
+			rs->rules_of_label[rs->label[i]] |= bit;
 			if ((start_words = rule_start_words(&rules[i])) != NULL)
 			{
 				rs->word_rules |= bit;
@@ -2551,7 +2562,7 @@ compiled_rules(void)
 					k = &rs->needed[rs->nneeded++];
 					*k = *n;
 				}
-				rs->needs[i] |= 1 << (k - rs->needed);
+				rs->needing[k - rs->needed] |= bit;
 			}
 			mark_bytes(rs->first, rules[i].first, bit);
 			mark_bytes(rs->not_after, rules[i].not_after, bit);
@@ -2574,6 +2585,11 @@ compiled_rules(void)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	rs->digits_start_runs_only = true;
+	for (int d = '0'; d <= '9'; d++)
+		for (int e = '0'; e <= '9'; e++)
+			if ((rs->first[d] & ~rs->not_after[e]) != 0)
+				rs->digits_start_runs_only = false;
 	for (int b = 0; b < 256; b++)
 	{
 		rs->inside_word[b] = WORDCHAR(b);
@@ -2594,13 +2610,17 @@ static inline uint32
 start_word_rules(const RuleSet *rs, const char *s, int p, int len)
 {
 	int			n = 0;
+	uint32		h = 0;
 
-	while (p + n < len && LETTER((unsigned char) s[p + n]))
-		if (++n > START_WORD_MAX)
+	for (; p + n < len && LETTER((unsigned char) s[p + n]); n++)
+	{
+		if (n == START_WORD_MAX)
 			return 0;
+		h = h * 31 + (s[p + n] | 0x20);
+	}
 	if (p + n < len && HI((unsigned char) s[p + n]))
 		return ~(uint32) 0;
-	return rs->start_word[start_word_slot(s + p, n)];
+	return rs->start_word[start_word_slot_of(h, n)];
 }
 
 /* ---- candidates ---- */
@@ -2685,27 +2705,17 @@ byte_occurs(const char *s, int len, unsigned char b)
 }
 
 /*
- * The rules of wanted whose needed bytes all occur in s[0..len): each of
- * the bytes the rules need is looked for once (memchr answers a byte faster
- * than building a table of them all).
+ * The rules of wanted whose needed bytes all occur in s[0..len): each byte
+ * is looked for once, and only while a rule left needs it (memchr answers a
+ * byte faster than building a table of them all).
  */
 static uint32
 rules_with_needed_bytes(const RuleSet *rs, const char *s, int len, uint32 wanted)
 {
-	uint32		asked = 0,
-				found = 0,
-				rules_found = 0;
-
-	for (int i = 0; i < (int) NRULES; i++)
-		if (wanted & ((uint32) 1 << i))
-			asked |= rs->needs[i];
 	for (int k = 0; k < rs->nneeded; k++)
-		if ((asked & (1 << k)) && byte_occurs(s, len, (unsigned char) rs->needed[k]))
-			found |= 1 << k;
-	for (int i = 0; i < (int) NRULES; i++)
-		if ((wanted & ((uint32) 1 << i)) && (rs->needs[i] & ~found) == 0)
-			rules_found |= (uint32) 1 << i;
-	return rules_found;
+		if ((rs->needing[k] & wanted) != 0 && !byte_occurs(s, len, (unsigned char) rs->needed[k]))
+			wanted &= ~rs->needing[k];
+	return wanted;
 }
 
 /* A rule's match, kept until all are known. */
@@ -2739,12 +2749,10 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	int			nhits = 0,
 				cap = FEW_SPANS;
 
-	for (int i = 0; i < (int) NRULES; i++)
-	{
-		resume[i] = 0;
-		if (c->want[rs->label[i]])
-			active |= (uint32) 1 << i;
-	}
+	for (int k = 0; k < (int) NLABELS; k++)
+		if (c->want[k])
+			active |= rs->rules_of_label[k];
+	memset(resume, 0, sizeof(resume));
 	active = rules_with_needed_bytes(rs, s, len, active);
 	if (active == 0)
 		return;
@@ -2755,96 +2763,106 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	sc.org_break = sc.name_break = -1;
 	sc.number_at = -1;
 	sc.next_at = -1;
-	for (int p = 0; p < len; p++)
+	for (int p = 0; p < len;)
 	{
-		uint32		cand;
+		int			stop = Min(len, p + 65536);
 
-		if ((p & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		/* the rest of a word, where no rule starts (most bytes of prose) */
-		if (p > 0 && rs->inside_word[(unsigned char) s[p]] && WORDCHAR((unsigned char) s[p - 1]))
+		CHECK_FOR_INTERRUPTS();
+		for (; p < stop; p++)
 		{
-			while (p + 1 < len && rs->inside_word[(unsigned char) s[p + 1]])
-				p++;
-			continue;
-		}
-		cand = rs->first[(unsigned char) s[p]] & active;
-		if (cand == 0)
-			continue;
-		if (p > 0)
-			cand &= ~rs->not_after[(unsigned char) s[p - 1]];
-		if ((cand & rs->word_rules) != 0 && LETTER((unsigned char) s[p]))
-			cand &= start_word_rules(rs, s, p, len) | ~rs->word_rules;
-		if (DIGIT(s[p]) && cand != 0)
-		{
-			int			e = p + 1;
+			unsigned char c = (unsigned char) s[p];
+			uint32		cand = rs->first[c] & active;
+			int			run_end = p + 1;	/* past the digits starting at p */
 
-			int			r;
-			int			after;
-
-			while (e < len && DIGIT(s[e]))
-				e++;
-			r = Min(e - p, DIGIT_RUN_MAX);
-			after = e < len ? (unsigned char) s[e] : 0;
-			cand &= rs->after_digits[r][after];
-			if (SPACE(after) && cand != 0)
-				cand &= rs->after_digits_space[r][e + 1 < len ? (unsigned char) s[e + 1] : 0];
-		}
-		while (cand != 0)
-		{
-			int			i = pg_rightmost_one_pos32(cand);
-			RuleMatch	m;
-
-			cand &= cand - 1;
-			if (p < resume[i])
+			if (cand == 0)
 				continue;
-			if (!rules[i].maybe(&sc, p))
+			if (p > 0)
 			{
-				/* a refused match still ends where a scan would resume */
-				if (sc.rejected_end > p)
-					resume[i] = sc.rejected_end;
-				sc.rejected_end = 0;
-				continue;
-			}
-			m.s = s;
-			if (sc.certain_end > p)
-			{
-				/* the prefilter read the match (and the groups, when it gives them) */
-				m.ov = sc.certain_groups > 0 ? sc.certain_ov : NULL;
-				m.ngroups = sc.certain_groups;
-				m.start = p;
-				m.end = sc.certain_end;
-				sc.certain_end = 0;
-				sc.certain_groups = 0;
-			}
-			else
-			{
-				if (!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
-					continue;
-				m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
-				m.ngroups = pcre2_get_ovector_count(rs->pats[i]->match_data);
-				m.start = (int) m.ov[0];
-				m.end = (int) m.ov[1];
-			}
-			m.text = m.normalized = NULL;
-			m.score = 1.0;
-			m.refj = refj;
-			resume[i] = m.end > m.start ? m.end : m.start + 1;
-			if (m.end > m.start && rules[i].handler(&m))
-			{
-				if (nhits == cap)
+				unsigned char prev = (unsigned char) s[p - 1];
+
+				/* the rest of a word, where no rule starts (most bytes of prose) */
+				if (rs->inside_word[c] && WORDCHAR(prev))
 				{
-					cap *= 2;
-					hits = grown_array(hits, few_hits, sizeof(RuleHit), nhits, cap);
+					while (p + 1 < len && rs->inside_word[(unsigned char) s[p + 1]])
+						p++;
+					continue;
 				}
-				hits[nhits].rule = i;
-				hits[nhits].start = m.start;
-				hits[nhits].end = m.end;
-				hits[nhits].text = m.text;
-				hits[nhits].normalized = m.normalized;
-				hits[nhits].score = m.score;
-				nhits++;
+				cand &= ~rs->not_after[prev];
 			}
+			if ((cand & rs->word_rules) != 0 && LETTER(c))
+				cand &= start_word_rules(rs, s, p, len) | ~rs->word_rules;
+			if (DIGIT(c))
+			{
+				while (run_end < len && DIGIT(s[run_end]))
+					run_end++;
+				if (cand != 0)
+				{
+					int			r = Min(run_end - p, DIGIT_RUN_MAX);
+					int			after = run_end < len ? (unsigned char) s[run_end] : 0;
+
+					cand &= rs->after_digits[r][after];
+					if (SPACE(after) && cand != 0)
+						cand &= rs->after_digits_space[r][run_end + 1 < len ? (unsigned char) s[run_end + 1] : 0];
+				}
+			}
+			while (cand != 0)
+			{
+				int			i = pg_rightmost_one_pos32(cand);
+				RuleMatch	m;
+
+				cand &= cand - 1;
+				if (p < resume[i])
+					continue;
+				if (!rules[i].maybe(&sc, p))
+				{
+					/* a refused match still ends where a scan would resume */
+					if (sc.rejected_end > p)
+						resume[i] = sc.rejected_end;
+					sc.rejected_end = 0;
+					continue;
+				}
+				m.s = s;
+				if (sc.certain_end > p)
+				{
+					/* the prefilter read the match (and the groups, when it gives them) */
+					m.ov = sc.certain_groups > 0 ? sc.certain_ov : NULL;
+					m.ngroups = sc.certain_groups;
+					m.start = p;
+					m.end = sc.certain_end;
+					sc.certain_end = 0;
+					sc.certain_groups = 0;
+				}
+				else
+				{
+					if (!aiml_pattern_match(rs->pats[i], s, len, p, 0, "aiml.extract_entities"))
+						continue;
+					m.ov = pcre2_get_ovector_pointer(rs->pats[i]->match_data);
+					m.ngroups = pcre2_get_ovector_count(rs->pats[i]->match_data);
+					m.start = (int) m.ov[0];
+					m.end = (int) m.ov[1];
+				}
+				m.text = m.normalized = NULL;
+				m.score = 1.0;
+				m.refj = refj;
+				resume[i] = m.end > m.start ? m.end : m.start + 1;
+				if (m.end > m.start && rules[i].handler(&m))
+				{
+					if (nhits == cap)
+					{
+						cap *= 2;
+						hits = grown_array(hits, few_hits, sizeof(RuleHit), nhits, cap);
+					}
+					hits[nhits].rule = i;
+					hits[nhits].start = m.start;
+					hits[nhits].end = m.end;
+					hits[nhits].text = m.text;
+					hits[nhits].normalized = m.normalized;
+					hits[nhits].score = m.score;
+					nhits++;
+				}
+			}
+			if (rs->digits_start_runs_only)
+				p = run_end - 1;
 		}
 	}
 	/* rule by rule, each in text order: a counting sort by rule */
