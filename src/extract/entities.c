@@ -2504,6 +2504,7 @@ typedef struct RuleSet
 	bool		digits_start_runs_only; /* no rule starts at a digit after a digit */
 	uint32		word_rules;		/* the rules with start words */
 	uint32		start_word[START_WORD_SLOTS];	/* of those, the rules a word's slot may start */
+	uint32		start_pair[26][27]; /* and those its first two letters may (27th: one letter) */
 	char		needed[16];		/* the bytes of the rules' needs, each once */
 	int			nneeded;
 	uint32		needing[16];	/* of each needed[k], the rules that need it */
@@ -2550,6 +2551,7 @@ compiled_rules(void)
 
 					Assert(n <= START_WORD_MAX);
 					rs->start_word[start_word_slot(*w, n)] |= bit;
+					rs->start_pair[((*w)[0] | 0x20) - 'a'][n > 1 ? ((*w)[1] | 0x20) - 'a' : 26] |= bit;
 				}
 			}
 			for (const char *n = rules[i].needs; *n; n++)
@@ -2603,15 +2605,22 @@ compiled_rules(void)
 
 /*
  * Of the rules with start words, those that may match at the letters at p:
- * the rules of their slot, or all when a non-ASCII byte follows them (it may
- * be a letter, or a caseless k or s of a pattern).
+ * none when no start word begins with their first two letters, else the
+ * rules of their slot, or all when a non-ASCII byte follows them (it may be
+ * a letter, or a caseless k or s of a pattern).
  */
 static inline uint32
 start_word_rules(const RuleSet *rs, const char *s, int p, int len)
 {
 	int			n = 0;
 	uint32		h = 0;
+	int			second = p + 1 < len ? (unsigned char) s[p + 1] : 0;
 
+	/* most words are ruled out by their first two letters */
+	if (HI(second))
+		return ~(uint32) 0;
+	if (rs->start_pair[(s[p] | 0x20) - 'a'][LETTER(second) ? (second | 0x20) - 'a' : 26] == 0)
+		return 0;
 	for (; p + n < len && LETTER((unsigned char) s[p + n]); n++)
 	{
 		if (n == START_WORD_MAX)
