@@ -197,3 +197,11 @@ CREATE FUNCTION pg_temp.entities_wrong_type(string text, labels text[], referenc
                                             model aiml.model, OUT label text, OUT start_pos int)
     RETURNS SETOF record AS '$libdir/aiml', 'aiml_extract_entities' LANGUAGE C;
 SELECT * FROM pg_temp.entities_wrong_type('mail x@example.com', NULL, NULL, NULL);
+
+-- \d is any script's decimal digit: a text whose only digits are not ASCII
+-- still has its numbers, and accented letters next to numbers (tried for a
+-- digit first) change nothing
+SELECT label, text, normalized, start_pos, end_pos
+FROM aiml.extract_entities('Preis ٣٤% und ١٢٣ kg, ２ GB', model => NULL);
+SELECT label, text, normalized, start_pos, end_pos
+FROM aiml.extract_entities('Müller zahlte €1670.54 für 12 GiB; García: 5%, é12 kg, 7é', model => NULL);

@@ -101,6 +101,14 @@ typedef bool (*RulePrefilter) (TextScan *sc, int p);
  * before a match (not_after: the pattern's lookbehind or \b), and a
  * prefilter that looks a few bytes ahead.
  */
+/* What a match can start with when it starts with a non-ASCII character. */
+typedef enum NonAsciiFirst
+{
+	NA_NONE,					/* nothing: the pattern's first characters are ASCII */
+	NA_DIGIT,					/* a Unicode decimal digit (\d) only */
+	NA_ANY						/* a letter, a currency sign... */
+} NonAsciiFirst;
+
 typedef struct Rule
 {
 	const char *label;
@@ -108,7 +116,7 @@ typedef struct Rule
 	RuleHandler handler;
 	const char *needs;
 	const char *first;
-	bool		non_ascii_first;
+	NonAsciiFirst non_ascii_first;
 	const char *not_after;
 	RulePrefilter maybe;
 } Rule;
@@ -2284,60 +2292,69 @@ pf_city_state(TextScan *sc, int p)
 
 static const Rule rules[] = {
 	{"EMAIL", "(?<![\\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b", rule_email, "@",
-		"A-Za-z0-9._%+-", false, "A-Za-z0-9_.%+-", pf_email},
+		"A-Za-z0-9._%+-", NA_NONE, "A-Za-z0-9_.%+-", pf_email},
 	{"URL", "\\b(?:(?:https?|ftp)://|www\\.)[^\\s<>\\\"]+", rule_url, "",
-		"hfw", false, "A-Za-z0-9_", pf_url},
+		"hfw", NA_NONE, "A-Za-z0-9_", pf_url},
 	{"UUID", "\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b", rule_uuid, "-",
-		"0-9a-fA-F", false, "A-Za-z0-9_", pf_uuid},
+		"0-9a-fA-F", NA_NONE, "A-Za-z0-9_", pf_uuid},
 	{"CREDIT_CARD", "(?<![\\d.,-])\\d{4}(?:[ -]?\\d{4}){2}[ -]?\\d{1,7}(?![\\d])", rule_card, "0",
-		"0-9", true, "0-9.,-", pf_card},
+		"0-9", NA_DIGIT, "0-9.,-", pf_card},
 	{"IP", "(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?![\\w]|\\.\\d)", rule_ipv4, "0.",
-		"0-9", true, "A-Za-z0-9_.", pf_ipv4},
+		"0-9", NA_DIGIT, "A-Za-z0-9_.", pf_ipv4},
 	{"IP", "(?<![\\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)(?:[0-9A-Fa-f]{1,4}|:)[0-9A-Fa-f:]*(?:(?<=:)\\d{1,3}(?:\\.\\d{1,3}){3})?(?![\\w:])", rule_ipv6, ":",
-		"0-9a-fA-F:", false, "A-Za-z0-9_:.", pf_ipv6},
+		"0-9a-fA-F:", NA_NONE, "A-Za-z0-9_:.", pf_ipv6},
 	{"PHONE", "(?<![\\w+])\\+\\d{1,3}(?:[ .-]?\\(?\\d{1,4}\\)?){2,5}(?![\\w])", rule_phone_intl, "0+",
-		"+", false, "A-Za-z0-9_+", pf_phone_intl},
+		"+", NA_NONE, "A-Za-z0-9_+", pf_phone_intl},
 	{"PHONE", "(?<![\\w+(])(?:\\+?1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])", rule_phone_nanp, "0",
-		"+(0-9", true, "A-Za-z0-9_+(", pf_phone_nanp},
+		"+(0-9", NA_DIGIT, "A-Za-z0-9_+(", pf_phone_nanp},
 	{"MONEY", "(?<![\\w])(US\\$|[$\u20ac\u00a3\u00a5\u20b9])\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_symbol, "0",
-		"$U", true, "A-Za-z0-9_", pf_money_symbol},
+		"$U", NA_ANY, "A-Za-z0-9_", pf_money_symbol},
 	{"MONEY", "\\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY)\\s?(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?", rule_money_code_first, "0",
-		"A-Z", false, "A-Za-z0-9_", pf_money_code},
+		"A-Z", NA_NONE, "A-Za-z0-9_", pf_money_code},
 	{"MONEY", "(?<![\\w.])(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)(?:\\s?(k|K|m|M|bn|mn|thousand|million|billion|trillion)\\b)?\\s?(USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|INR|SEK|NOK|DKK|PLN|BRL|MXN|ZAR|KRW|SGD|HKD|RUB|TRY|dollars?|euros?|pounds sterling|yen)\\b", rule_money_code_after, "0",
-		"0-9", true, "A-Za-z0-9_.", pf_money_after},
+		"0-9", NA_DIGIT, "A-Za-z0-9_.", pf_money_after},
 	{"PERCENT", "(?<![\\w.])([-+]?\\d+(?:\\.\\d+)?)\\s?(?:%|percent\\b|per cent\\b)", rule_percent, "0",
-		"-+0-9", true, "A-Za-z0-9_.", pf_percent},
+		"-+0-9", NA_DIGIT, "A-Za-z0-9_.", pf_percent},
 	{"QUANTITY", "(?<![\\w.])(\\d+(?:\\.\\d+)?)\\s?([KMGTP]i?B|bytes?|[kMG]?bps|ms|\u00b5s|us|ns|sec(?:onds?)?|secs|s|min(?:utes?)?|mins|h|hrs?|hours?|days?|weeks?|months?|years?|km|cm|mm|m|mi|miles?|ft|feet|kg|mg|g|lbs?|pounds?|oz|t|tons?|tonnes?|l|ml|L|mL|\u00b0C|\u00b0F|C|F|[kMG]?Hz|[kM]?W|kWh|V|mA|A|mph|km/h|kph|px|cores?|vCPUs?|CPUs?|GPUs?|rpm|rps|qps)(?![\\w/])", rule_quantity, "0",
-		"0-9", true, "A-Za-z0-9_.", pf_quantity},
+		"0-9", NA_DIGIT, "A-Za-z0-9_.", pf_quantity},
 	{"DATE", "(?<![\\w.-])(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?(?![\\w.]*\\d)", rule_date_iso, "0-",
-		"0-9", true, "A-Za-z0-9_.-", pf_date_iso},
+		"0-9", NA_DIGIT, "A-Za-z0-9_.-", pf_date_iso},
 	{"DATE", "(?<![\\w./-])(\\d{1,2})/(\\d{1,2})/(\\d{4}|\\d{2})(?![\\w/]|\\.\\d)", rule_date_slash, "0/",
-		"0-9", true, "A-Za-z0-9_./-", pf_date_slash},
+		"0-9", NA_DIGIT, "A-Za-z0-9_./-", pf_date_slash},
 	{"DATE", "(?i)\\b(\\d{1,2})(?:st|nd|rd|th)?\\s+(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?,?\\s+(\\d{4})\\b", rule_date_dmy, "0",
-		"0-9", true, "A-Za-z0-9_", pf_date_dmy},
+		"0-9", NA_DIGIT, "A-Za-z0-9_", pf_date_dmy},
 	{"DATE", "(?i)\\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?(?!:)", rule_date_mdy, "0",
-		"JFMASONDjfmasond", true, "A-Za-z0-9_", pf_date_mdy},
+		"JFMASONDjfmasond", NA_ANY, "A-Za-z0-9_", pf_date_mdy},
 	{"DATE", "(?i)\\b(?:(today|tonight|yesterday|tomorrow)|(next|last|this)\\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?)\\s+(ago|from now)|in\\s+(\\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\\s+(days?|weeks?|months?|years?))\\b", rule_date_relative, "",
-		"0-9tTyYnNlLaAoOfFsSeEiI", true, "A-Za-z0-9_", pf_date_relative},
+		"0-9tTyYnNlLaAoOfFsSeEiI", NA_ANY, "A-Za-z0-9_", pf_date_relative},
 	{"TIME", "(?<![\\w:.])([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d))?(?:\\s?([AaPp])(?:\\.[Mm]\\.|\\.?[Mm]\\b))?(?![\\w:])", rule_time_colon, "0:",
-		"0-9", true, "A-Za-z0-9_:.", pf_time_colon},
+		"0-9", NA_DIGIT, "A-Za-z0-9_:.", pf_time_colon},
 	{"TIME", "(?i)(?<![\\w:.])(1[0-2]|0?[1-9])\\s?([ap])(?:\\.m\\.|\\.?m\\b)", rule_time_ampm, "0",
-		"0-9", false, "A-Za-z0-9_:.", pf_time_ampm},
+		"0-9", NA_NONE, "A-Za-z0-9_:.", pf_time_ampm},
 	{"PERSON", "\\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Capt|Gen|Sen|Rep|Gov|President|Senator|Judge)\\.?\\s+((?:\\p{Lu}\\.\\s?)*\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+(?:\\p{Lu}\\.|\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40})){0,3})", rule_person_title, "",
-		"MDPSLRCGJ", false, "A-Za-z0-9_", pf_person_title},
+		"MDPSLRCGJ", NA_NONE, "A-Za-z0-9_", pf_person_title},
 	{"ORG", "\\b((?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&)(?:[ ](?:\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}|&|\\d+)){0,4}),?\\s+(Inc|Ltd|LLC|LLP|GmbH|AG|Corp|Corporation|Co|Company|PLC|plc|S\\.A|SA|N\\.V|NV|B\\.V|BV|Limited|Group|Holdings|Foundation|Association|Partners)\\b\\.?", rule_org_suffix, "",
-		"A-Z&", true, "", pf_org_suffix},
+		"A-Z&", NA_ANY, "", pf_org_suffix},
 	{"ORG", "\\b(?:University|Institute|College|Bank|Ministry|Department|Academy|School)\\s+of\\s+(?:the\\s+)?\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,3}", rule_org_of, "f",
-		"UICBMDAS", false, "A-Za-z0-9_", pf_org_of},
+		"UICBMDAS", NA_NONE, "A-Za-z0-9_", pf_org_of},
 	{"ORG", "\\b\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}\\s+(?:University|College|Institute|Hospital|Bank)\\b", rule_org_named, "",
-		"A-Z", true, "A-Za-z0-9_", pf_org_named},
+		"A-Z", NA_ANY, "A-Za-z0-9_", pf_org_named},
 	{"LOCATION", "\\b(\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}(?:\\s+\\p{Lu}[\\p{L}\\p{M}'\u2019-]{0,40}){0,2}),\\s+(AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\\b(?!\\w)", rule_city_state, ",",
-		"A-Z", true, "A-Za-z0-9_", pf_city_state},
+		"A-Z", NA_ANY, "A-Za-z0-9_", pf_city_state},
 };
 
 /* ---- compiled rules, once per backend ---- */
 
 #define NRULES lengthof(rules)
+
+/*
+ * A bit of first[] past the rules' bits, set at the non-ASCII bytes where
+ * a character may start that only a \d-first rule could take: the scan
+ * asks digit_character_at before it lets those rules try (rare, so it
+ * rides on the test of the start-word rules).
+ */
+#define HI_DIGIT ((uint32) 1 << 31)
+StaticAssertDecl(lengthof(rules) < 31, "a rule's bit in a uint32 besides HI_DIGIT");
 
 /*
  * The words a match starts with, for the rules whose matches start with one
@@ -2509,6 +2526,8 @@ typedef struct RuleSet
 	int			nneeded;
 	uint32		needing[16];	/* of each needed[k], the rules that need it */
 	uint32		rules_of_label[NLABELS];
+	uint32		digit_first;	/* the rules whose non-ASCII first character is a \d */
+	AimlPattern *digit_probe;	/* \d, anchored */
 } RuleSet;
 
 static RuleSet *compiled = NULL;
@@ -2531,6 +2550,8 @@ compiled_rules(void)
 			   label_number("LOCATION") == LABEL_LOCATION);
 		rs = MemoryContextAllocZero(cxt, sizeof(RuleSet));
 		init_byte_classes();
+		rs->digit_probe = aiml_pattern_compile("\\d", 2, aiml_pattern_encoding_options() |
+											   PCRE2_UCP | PCRE2_ANCHORED, cxt, "entity rule");
 		for (int i = 0; i < (int) NRULES; i++)
 		{
 			uint32		bit = (uint32) 1 << i;
@@ -2568,9 +2589,12 @@ compiled_rules(void)
 			}
 			mark_bytes(rs->first, rules[i].first, bit);
 			mark_bytes(rs->not_after, rules[i].not_after, bit);
-			if (rules[i].non_ascii_first)
-				for (int b = utf8 ? 0xC0 : 0x80; b < 256; b++)
-					rs->first[b] |= bit;
+			/* a \d-first rule is a candidate at a non-ASCII digit only: see HI_DIGIT */
+			if (rules[i].non_ascii_first == NA_DIGIT)
+				rs->digit_first |= bit;
+			for (int b = utf8 ? 0xC0 : 0x80; b < 256; b++)
+				rs->first[b] |= rules[i].non_ascii_first == NA_ANY ? bit :
+					rules[i].non_ascii_first == NA_DIGIT ? HI_DIGIT : 0;
 			for (int r = 1; r <= DIGIT_RUN_MAX; r++)
 				for (int b = 0; b < 256; b++)
 				{
@@ -2601,6 +2625,37 @@ compiled_rules(void)
 	}
 	compiled = rs;
 	return rs;
+}
+
+/*
+ * Whether the non-ASCII character at p is a digit to the patterns' \d (with
+ * PCRE2_UCP, any Unicode decimal digit; in a single-byte encoding none is).
+ * The rules that start with a \d ask here first: their prefilters hand
+ * every non-ASCII character to PCRE2, and accented words put one in most
+ * texts.  PCRE2 itself answers, once per character of the Basic
+ * Multilingual Plane in a backend.
+ */
+static bool
+digit_character_at(const RuleSet *rs, const char *s, int len, int p)
+{
+	static uint64 known[65536 / 64];
+	static uint64 digit[65536 / 64];
+	pg_wchar	ch = (unsigned char) s[p];
+	bool		is_digit;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		ch = p + pg_utf_mblen((const unsigned char *) s + p) <= len ?
+			utf8_to_unicode((const unsigned char *) s + p) : 0x10FFFF + 1;
+	if (ch < 65536 && (known[ch / 64] >> (ch % 64)) & 1)
+		return (digit[ch / 64] >> (ch % 64)) & 1;
+	is_digit = aiml_pattern_match(rs->digit_probe, s, len, p, 0, "aiml.extract_entities");
+	if (ch < 65536)
+	{
+		known[ch / 64] |= UINT64CONST(1) << (ch % 64);
+		if (is_digit)
+			digit[ch / 64] |= UINT64CONST(1) << (ch % 64);
+	}
+	return is_digit;
 }
 
 /*
@@ -2701,14 +2756,20 @@ add_candidate(Candidates *c, int label, int start, int end, char *text,
 	c->n++;
 }
 
-/* Whether byte b occurs in s[0..len) ('0': some ASCII digit). */
+/*
+ * Whether byte b occurs in s[0..len); '0' stands for a digit, which in
+ * UTF-8 may also be a non-ASCII one (\d with PCRE2_UCP).
+ */
 static bool
 byte_occurs(const char *s, int len, unsigned char b)
 {
+	bool		utf8;
+
 	if (b != '0')
 		return memchr(s, b, len) != NULL;
+	utf8 = GetDatabaseEncoding() == PG_UTF8;
 	for (int i = 0; i < len; i++)
-		if (DIGIT(s[i]))
+		if (DIGIT(s[i]) || (utf8 && HI((unsigned char) s[i])))
 			return true;
 	return false;
 }
@@ -2765,6 +2826,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 	active = rules_with_needed_bytes(rs, s, len, active);
 	if (active == 0)
 		return;
+	if ((active & rs->digit_first) != 0)
+		active |= HI_DIGIT;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.s = s;
@@ -2813,6 +2876,12 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 					if (SPACE(after) && cand != 0)
 						cand &= rs->after_digits_space[r][run_end + 1 < len ? (unsigned char) s[run_end + 1] : 0];
 				}
+			}
+			else if ((cand & HI_DIGIT) != 0)
+			{
+				cand &= ~HI_DIGIT;
+				if (digit_character_at(rs, s, len, p))
+					cand |= rs->digit_first & active;
 			}
 			while (cand != 0)
 			{
