@@ -2520,6 +2520,7 @@ typedef struct RuleSet
 	bool		inside_word[256];	/* word bytes no rule starts at after a word byte */
 	bool		digits_start_runs_only; /* no rule starts at a digit after a digit */
 	uint32		word_rules;		/* the rules with start words */
+	uint32		pair_rules;		/* those and the rules start_pair rules out at letters */
 	uint32		start_word[START_WORD_SLOTS];	/* of those, the rules a word's slot may start */
 	uint32		start_pair[26][27]; /* and those its first two letters may (27th: one letter) */
 	char		needed[16];		/* the bytes of the rules' needs, each once */
@@ -2562,9 +2563,19 @@ compiled_rules(void)
 											   cxt, "entity rule");
 			rs->label[i] = label_number(rules[i].label);
 			rs->rules_of_label[rs->label[i]] |= bit;
+			/* a hex run: a letter can start one only before a hex letter or a non-letter */
+			if (rules[i].maybe == pf_ipv6 || rules[i].maybe == pf_uuid)
+			{
+				rs->pair_rules |= bit;
+				for (int a = 0; a < 6; a++)
+					for (int b = 0; b <= 26; b++)
+						if (b < 6 || b == 26)
+							rs->start_pair[a][b] |= bit;
+			}
 			if ((start_words = rule_start_words(&rules[i])) != NULL)
 			{
 				rs->word_rules |= bit;
+				rs->pair_rules |= bit;
 				for (const char *const *w = start_words; *w; w++)
 				{
 					/* only letters count: "pounds sterling" is found as "pounds" */
@@ -2659,32 +2670,34 @@ digit_character_at(const RuleSet *rs, const char *s, int len, int p)
 }
 
 /*
- * Of the rules with start words, those that may match at the letters at p:
- * none when no start word begins with their first two letters, else the
- * rules of their slot, or all when a non-ASCII byte follows them (it may be
- * a letter, or a caseless k or s of a pattern).
+ * Of the pair rules, those that may match at the letters at p: those their
+ * first two letters allow; of the rules with start words, only those of the
+ * letters' slot, or all when a non-ASCII byte follows the letters (it may
+ * be a letter, or a caseless k or s of a pattern).
  */
 static inline uint32
-start_word_rules(const RuleSet *rs, const char *s, int p, int len)
+letter_start_rules(const RuleSet *rs, const char *s, int p, int len)
 {
 	int			n = 0;
 	uint32		h = 0;
 	int			second = p + 1 < len ? (unsigned char) s[p + 1] : 0;
+	uint32		pair;
 
 	/* most words are ruled out by their first two letters */
 	if (HI(second))
 		return ~(uint32) 0;
-	if (rs->start_pair[(s[p] | 0x20) - 'a'][LETTER(second) ? (second | 0x20) - 'a' : 26] == 0)
-		return 0;
+	pair = rs->start_pair[(s[p] | 0x20) - 'a'][LETTER(second) ? (second | 0x20) - 'a' : 26];
+	if ((pair & rs->word_rules) == 0)
+		return pair;
 	for (; p + n < len && LETTER((unsigned char) s[p + n]); n++)
 	{
 		if (n == START_WORD_MAX)
-			return 0;
+			return pair & ~rs->word_rules;
 		h = h * 31 + (s[p + n] | 0x20);
 	}
 	if (p + n < len && HI((unsigned char) s[p + n]))
 		return ~(uint32) 0;
-	return rs->start_word[start_word_slot_of(h, n)];
+	return pair & (~rs->word_rules | rs->start_word[start_word_slot_of(h, n)]);
 }
 
 /* ---- candidates ---- */
@@ -2861,8 +2874,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 				}
 				cand &= ~rs->not_after[prev];
 			}
-			if ((cand & rs->word_rules) != 0 && LETTER(c))
-				cand &= start_word_rules(rs, s, p, len) | ~rs->word_rules;
+			if ((cand & rs->pair_rules) != 0 && LETTER(c))
+				cand &= letter_start_rules(rs, s, p, len) | ~rs->pair_rules;
 			if (DIGIT(c))
 			{
 				while (run_end < len && DIGIT(s[run_end]))
