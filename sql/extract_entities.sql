@@ -22,6 +22,9 @@ SELECT * FROM ents('from 010.000.000.001 and 2001:0db8:0000:0000:0000:0000:0000:
 SELECT * FROM ents('clock 10:30:00 is a time, not an IPv6 address');
 -- IPv6 written as inet_ntop writes it: the first longest run of zero groups as ::, IPv4-mapped and -compatible tails as dotted quads
 SELECT text, normalized FROM ents('1:0:0:1:0:0:0:1 1::0:2 0:0:0:0:0:ffff:102:304 0:0:0:0:0:0:102:304 ::ffff:0:1 1:: :: FE80:0:0:0:0:0:0:0 0:1:0:0:0:1:0:0');
+-- an IPv4 tail is part of the address (not a hex group and then an IPv4
+-- address), and an address followed by a dot and a digit is none
+SELECT label, text, normalized FROM aiml.extract_entities('a ::ffff:1.2.3.4 b ::1.2.3.4 c 2001:db8::10.0.0.1 d fe80::1. e ::ffff:1.2.3.4.5 f fe80::1192.168.0.1 g ::ffff:300.1.1.1 h ::ffff:1.2.3.4x', model => NULL);
 -- PHONE: E.164 with a country code, NANP formats; unformatted digits are not phones
 SELECT * FROM ents('call +1 (415) 555-0100, +49 30 901820, 415.555.0199 or 1-800-555-0123');
 SELECT * FROM ents('order 12345678901 and 4155550100 and 555-0100');
@@ -141,9 +144,11 @@ DROP TABLE entities_tuple;
 -- a token soup made to sit on the edges of the rules; the per-label counts
 -- and digests of every row below are those of the implementation that ran
 -- each rule's pattern over the whole text (computed with it before the
--- scanner replaced it).  The rule-label digests depend on the rules only;
--- the all-label ones also on the default model (its digest is printed), so
--- a new model changes them.
+-- scanner replaced it), but for the soup's 27 IP rows that the IPv6 rule's
+-- fix in 0.2.0 changed (an IPv4 tail is read whole, ::ffff:1.2.3.4, and an
+-- address followed by a dot and a digit is none).  The rule-label digests
+-- depend on the rules only; the all-label ones also on the default model
+-- (its digest is printed), so a new model changes them.
 \set ECHO none
 \i test/sql/extract_text.sql
 \set ECHO all
@@ -165,14 +170,14 @@ SELECT 'rule labels' AS labels, src,
        md5(string_agg(concat_ws('|', doc, label, text, normalized, start_pos, end_pos, score), E'\n'
                       ORDER BY doc, start_pos))
            = CASE src WHEN 'text' THEN 'b8cdbcb3a851d2638b19846bd6f177fa'
-                      ELSE '8587bb3003e4861a7232e47b95868861' END AS unchanged
+                      ELSE '9efce943b46a1d2a8b91f95a8e924f23' END AS unchanged
 FROM entities_rule_rows GROUP BY src
 UNION ALL
 SELECT 'all labels', src,
        md5(string_agg(concat_ws('|', doc, label, text, normalized, start_pos, end_pos, score), E'\n'
                       ORDER BY doc, start_pos))
            = CASE src WHEN 'text' THEN 'bb2aa0b2264f8feebae369c5858c7204'
-                      ELSE 'caae76831699851e6d4df863813ac2d8' END
+                      ELSE 'e302d49cd1a73be009592ad589911a57' END
 FROM entities_all_rows GROUP BY src
 ORDER BY 1 DESC, 2;
 SELECT md5(aiml.model_send(aiml.ner_default_model())) AS default_model_md5;
