@@ -210,3 +210,13 @@ SELECT label, text, normalized, start_pos, end_pos
 FROM aiml.extract_entities('Preis ٣٤% und ١٢٣ kg, ２ GB', model => NULL);
 SELECT label, text, normalized, start_pos, end_pos
 FROM aiml.extract_entities('Müller zahlte €1670.54 für 12 GiB; García: 5%, é12 kg, 7é', model => NULL);
+
+-- e-mail domains are read without the pattern: the labels are given back
+-- from the last until one has two letters and a boundary after them, as
+-- PCRE2 backtracks (each row as the pattern alone gave it)
+SELECT t, e.text, e.start_pos, e.end_pos
+FROM (VALUES ('a@b.co-uk.org'), ('a@b.com-x1'), ('a@b.com.'), ('a@localhost'), ('a@b.c'),
+             ('x@y.com_z'), ('a@b.comé'), ('éa@b.com'), ('a@b.c.de.f'), ('a@b.ccc.dd5'),
+             ('a@b.xn--p1ai'), ('a@b@c.com'), ('a@b..com'), ('A@B.Com!')) v(t)
+LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['EMAIL'], NULL, NULL) e ON true
+ORDER BY t;

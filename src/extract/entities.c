@@ -1226,10 +1226,58 @@ lower_word(TextScan *sc, int p, char *buf, int max)
 	return n;
 }
 
+#define DOMAIN_BYTE(c) (LETTER(c) || DIGIT(c) || (c) == '-')
+
+/*
+ * The domain of an e-mail address at q, as the pattern reads it
+ * ([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b): its labels are taken
+ * greedily and given back from the last, so the match ends after the
+ * letters of the last label that has two or more of them and no digit or
+ * underscore right after them.  Sets certain_end; false when there is no
+ * domain.  A non-ASCII byte after the letters leaves the \b to the pattern
+ * (true).
+ */
+static bool
+email_domain(TextScan *sc, int q)
+{
+	int			dots[64];
+	int			ndots = 0;
+
+	if (!DOMAIN_BYTE(AT(sc, q)))
+		return false;
+	while (DOMAIN_BYTE(AT(sc, q)))
+		q++;
+	while (AT(sc, q) == '.' && DOMAIN_BYTE(AT(sc, q + 1)))
+	{
+		if (ndots == lengthof(dots))
+			return true;		/* rare enough for the pattern */
+		dots[ndots++] = q++;
+		while (DOMAIN_BYTE(AT(sc, q)))
+			q++;
+	}
+	while (ndots > 0)
+	{
+		int			e = dots[--ndots] + 1;
+		int			c;
+
+		while (LETTER(AT(sc, e)))
+			e++;
+		c = AT(sc, e);
+		if (e - dots[ndots] - 1 < 2 || (!HI(c) && WORDCHAR(c)))
+			continue;
+		if (HI(c))
+			return true;
+		sc->certain_end = e;
+		return true;
+	}
+	return false;
+}
+
 /*
  * The bytes from p up to the next @ are all of the local part's class: the
  * next @ and where the run of such bytes before it starts are kept, so each
  * word is not scanned again, and the scan skips to that run (rejected_end).
+ * Then the domain is read (email_domain): the pattern need not run.
  */
 static bool
 pf_email(TextScan *sc, int p)
@@ -1243,9 +1291,15 @@ pf_email(TextScan *sc, int p)
 		while (sc->local_start > 0 && IS(sc->s[sc->local_start - 1], BC_EMAIL))
 			sc->local_start--;
 	}
-	if (p >= sc->local_start && sc->next_at < sc->len)
+	if (p < sc->local_start || sc->next_at == sc->len)
+	{
+		sc->rejected_end = sc->next_at < sc->len ? sc->local_start : sc->len;
+		return false;
+	}
+	if (AFTER_NON_ASCII(sc, p) || email_domain(sc, sc->next_at + 1))
 		return true;
-	sc->rejected_end = sc->next_at < sc->len ? sc->local_start : sc->len;
+	/* a match starting later in the local part would have the same domain */
+	sc->rejected_end = sc->next_at + 1;
 	return false;
 }
 
@@ -2350,8 +2404,7 @@ static const Rule rules[] = {
 /*
  * A bit of first[] past the rules' bits, set at the non-ASCII bytes where
  * a character may start that only a \d-first rule could take: the scan
- * asks digit_character_at before it lets those rules try (rare, so it
- * rides on the test of the start-word rules).
+ * asks digit_character_at before it lets those rules try.
  */
 #define HI_DIGIT ((uint32) 1 << 31)
 StaticAssertDecl(lengthof(rules) < 31, "a rule's bit in a uint32 besides HI_DIGIT");
@@ -2894,7 +2947,8 @@ run_rules(Candidates *c, const char *s, int len, int refj)
 			{
 				cand &= ~HI_DIGIT;
 				if (digit_character_at(rs, s, len, p))
-					cand |= rs->digit_first & active;
+					cand |= rs->digit_first & active &
+						~(p > 0 ? rs->not_after[(unsigned char) s[p - 1]] : 0);
 			}
 			while (cand != 0)
 			{
