@@ -220,3 +220,12 @@ FROM (VALUES ('a@b.co-uk.org'), ('a@b.com-x1'), ('a@b.com.'), ('a@localhost'), (
              ('a@b.xn--p1ai'), ('a@b@c.com'), ('a@b..com'), ('A@B.Com!')) v(t)
 LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['EMAIL'], NULL, NULL) e ON true
 ORDER BY t;
+
+-- m/d/y dates are read without the pattern too (each row as the pattern
+-- alone gave it)
+SELECT t, e.text, e.normalized
+FROM (VALUES ('4/12/2026'), ('04/12/26'), ('4/12/20261'), ('4/12/202'), ('4/12/2026.5'),
+             ('4/12/2026.'), ('4/12/2026/'), ('4/12/2026x'), ('4/12/2026é'), ('é4/12/2026'),
+             ('123/1/2026'), ('1/123/2026'), ('2/30/2026'), ('1/1/2026_'), ('1/1/2026:')) v(t)
+LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['DATE'], NULL, NULL) e ON true
+ORDER BY t;

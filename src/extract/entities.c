@@ -82,6 +82,8 @@ typedef struct RuleMatch
 typedef bool (*RuleHandler) (RuleMatch *m);
 
 /* State of the scanner (see run_rules) that prefilters read. */
+#define CERTAIN_GROUPS_MAX 4		/* group 0 and three */
+
 typedef struct TextScan TextScan;
 
 /*
@@ -989,7 +991,7 @@ struct TextScan
 								 * here: the pattern need not run */
 	int			certain_groups; /* and, when it also read the groups, their number
 								 * with group 0 and their bounds */
-	PCRE2_SIZE	certain_ov[6];
+	PCRE2_SIZE	certain_ov[2 * CERTAIN_GROUPS_MAX];
 	int			number_at;		/* number_end's last question, and its answers */
 	int			number_end[2];
 	bool		number_hi[2];
@@ -1657,6 +1659,15 @@ pf_money_after(TextScan *sc, int p)
 	return currency_at(sc, past_space(sc, q + n));
 }
 
+/* The end of the ASCII digits at p, or -1 when a non-ASCII byte ends them (perhaps a digit). */
+static int
+ascii_digits_end(TextScan *sc, int p)
+{
+	while (DIGIT(AT(sc, p)))
+		p++;
+	return HI(AT(sc, p)) ? -1 : p;
+}
+
 /* Whether the digits and dots s[p..e) read \d+(?:\.\d+)?: one dot at most, between digits. */
 static bool
 one_decimal_number(TextScan *sc, int p, int e)
@@ -1669,20 +1680,19 @@ one_decimal_number(TextScan *sc, int p, int e)
 }
 
 /*
- * The match is s[p..end), its groups 1 and 2 (when n is 3) at the given
- * bounds: the pattern need not run (certain_end).
+ * The match is s[p..end), and groups 1 to n - 1 are at bounds[0..2n-2)
+ * (start, end of each): the pattern need not run (certain_end).
  */
 static void
-certain_match(TextScan *sc, int p, int end, int n, int g1, int e1, int g2, int e2)
+certain_match(TextScan *sc, int p, int end, int n, const int *bounds)
 {
+	Assert(n >= 1 && n <= CERTAIN_GROUPS_MAX);
 	sc->certain_end = end;
 	sc->certain_groups = n;
 	sc->certain_ov[0] = p;
 	sc->certain_ov[1] = end;
-	sc->certain_ov[2] = g1;
-	sc->certain_ov[3] = e1;
-	sc->certain_ov[4] = g2;
-	sc->certain_ov[5] = e2;
+	for (int k = 0; k < 2 * (n - 1); k++)
+		sc->certain_ov[k + 2] = bounds[k];
 }
 
 /* The words of the PERCENT pattern (beside %). */
@@ -1724,7 +1734,7 @@ pf_percent(TextScan *sc, int p)
 		n = 1;
 	else if ((n = word_len_at(sc, q, &list, 0)) == 0 || HI(AT(sc, q + n)))
 		return n > 0;
-	certain_match(sc, start, q + n, 2, start, e, 0, 0);
+	certain_match(sc, start, q + n, 2, (int[]) {start, e});
 	return true;
 }
 
@@ -1765,7 +1775,7 @@ pf_quantity(TextScan *sc, int p)
 	if ((n = word_len_at(sc, u, &list, BC_UNIT_END)) == 0 || !one_decimal_number(sc, p, e))
 		return false;
 	if (!HI(AT(sc, u + n)) && !AFTER_NON_ASCII(sc, p))
-		certain_match(sc, p, u + n, 3, p, e, u, u + n);
+		certain_match(sc, p, u + n, 3, (int[]) {p, e, u, u + n});
 	return true;
 }
 
@@ -1797,12 +1807,30 @@ short_number_then(TextScan *sc, int p, int then)
 static bool
 pf_date_slash(TextScan *sc, int p)
 {
-	int			q = p + (DIGIT(AT(sc, p + 1)) ? 2 : 1);
+	int			e[3];			/* the ends of the three numbers */
+	int			from = p;
+	int			c;
 
-	if (HI(AT(sc, p)))
+	/* one or two digits and a slash, twice, then two or four digits */
+	for (int k = 0; k < 3; k++)
+	{
+		int			n;
+
+		if ((e[k] = ascii_digits_end(sc, from)) < 0)
+			return true;
+		n = e[k] - from;
+		if (k < 2 ? n < 1 || n > 2 || AT(sc, e[k]) != '/' : n != 2 && n != 4)
+			return false;
+		from = e[k] + 1;
+	}
+	/* (?![\w/]|\.\d); a non-ASCII byte there or before p leaves it to the pattern */
+	c = AT(sc, e[2]);
+	if (!HI(c) && (WORDCHAR(c) || c == '/' || (c == '.' && DIGIT(AT(sc, e[2] + 1)))))
+		return false;
+	if (HI(c) || (c == '.' && HI(AT(sc, e[2] + 1))) || AFTER_NON_ASCII(sc, p))
 		return true;
-	return short_number_then(sc, p, '/') &&
-		(HI(AT(sc, q)) || DIGIT(AT(sc, q + 1)) || HI(AT(sc, q + 1)));
+	certain_match(sc, p, e[2], 4, (int[]) {p, e[0], e[0] + 1, e[1], e[1] + 1, e[2]});
+	return true;
 }
 
 /*
