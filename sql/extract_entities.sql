@@ -229,3 +229,13 @@ FROM (VALUES ('4/12/2026'), ('04/12/26'), ('4/12/20261'), ('4/12/202'), ('4/12/2
              ('123/1/2026'), ('1/123/2026'), ('2/30/2026'), ('1/1/2026_'), ('1/1/2026:')) v(t)
 LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['DATE'], NULL, NULL) e ON true
 ORDER BY t;
+
+-- times are read without the pattern as well, in the order it tries them
+-- (each row as the pattern alone gave it)
+SELECT t, e.text, e.normalized
+FROM (VALUES ('1:05'), ('22:04:06'), ('24:00'), ('12:60'), ('9:05pm'), ('9:05 p.m.'),
+             ('9:05 p.m'), ('9:05 pm.'), ('9:05 pmx'), ('9:05 p.mx'), ('9:05 PM:'), ('13:05 pm'),
+             ('0:05 am'), ('10:30:45x'), ('10:30:4'), ('10:30:45.123'), ('7:15  pm'), ('7:15 pmé'),
+             ('2:15:59 p.m.x'), ('3:04:05 a.m.:'), ('08:00-17:00'), ('19:30h')) v(t)
+LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['TIME'], NULL, NULL) e ON true
+ORDER BY t, e.start_pos;

@@ -82,7 +82,7 @@ typedef struct RuleMatch
 typedef bool (*RuleHandler) (RuleMatch *m);
 
 /* State of the scanner (see run_rules) that prefilters read. */
-#define CERTAIN_GROUPS_MAX 4		/* group 0 and three */
+#define CERTAIN_GROUPS_MAX 5		/* group 0 and four */
 
 typedef struct TextScan TextScan;
 
@@ -1681,7 +1681,8 @@ one_decimal_number(TextScan *sc, int p, int e)
 
 /*
  * The match is s[p..end), and groups 1 to n - 1 are at bounds[0..2n-2)
- * (start, end of each): the pattern need not run (certain_end).
+ * (start, end of each; -1 for a group that did not take part): the pattern
+ * need not run (certain_end).
  */
 static void
 certain_match(TextScan *sc, int p, int end, int n, const int *bounds)
@@ -1692,7 +1693,7 @@ certain_match(TextScan *sc, int p, int end, int n, const int *bounds)
 	sc->certain_ov[0] = p;
 	sc->certain_ov[1] = end;
 	for (int k = 0; k < 2 * (n - 1); k++)
-		sc->certain_ov[k + 2] = bounds[k];
+		sc->certain_ov[k + 2] = bounds[k] >= 0 ? (PCRE2_SIZE) bounds[k] : PCRE2_UNSET;
 }
 
 /* The words of the PERCENT pattern (beside %). */
@@ -1789,19 +1790,6 @@ pf_date_iso(TextScan *sc, int p)
 	if (AT(sc, p + 4) != '-' || (d = digits_at(sc, p + 5, 2)) == 0)
 		return false;
 	return d == 1 || (AT(sc, p + 7) == '-' && digits_at(sc, p + 8, 2) != 0);
-}
-
-/* One or two digits from p, then the byte then (or non-ASCII). */
-static bool
-short_number_then(TextScan *sc, int p, int then)
-{
-	int			c = AT(sc, p + 1);
-
-	if (HI(AT(sc, p)))
-		return true;
-	if (DIGIT(c))
-		c = AT(sc, p + 2);
-	return HI(c) || c == then;
 }
 
 static bool
@@ -2087,10 +2075,97 @@ pf_date_relative(TextScan *sc, int p)
 	return unit_after(sc, p + n);
 }
 
+#define DIGIT_IN(c, lo, hi) ((c) >= (lo) && (c) <= (hi))
+
+/*
+ * The end of the time's am/pm part (\s?([AaPp])(?:\.[Mm]\.|\.?[Mm]\b)) at
+ * q, the first of the pattern's ways to read it that is followed by
+ * neither a word byte nor a colon, its letter at *letter; or -1.
+ */
+static int
+time_ampm_end(TextScan *sc, int q, int *letter)
+{
+	for (int space = SPACE(AT(sc, q)) ? 1 : 0; space >= 0; space--)
+	{
+		int			a = q + space;
+		int			ends[3] = {-1, -1, -1};
+
+		if ((AT(sc, a) | 0x20) != 'a' && (AT(sc, a) | 0x20) != 'p')
+			continue;
+		if (AT(sc, a + 1) == '.' && (AT(sc, a + 2) | 0x20) == 'm' && AT(sc, a + 3) == '.')
+			ends[0] = a + 4;
+		if (AT(sc, a + 1) == '.' && (AT(sc, a + 2) | 0x20) == 'm' && !WORDCHAR(AT(sc, a + 3)))
+			ends[1] = a + 3;
+		if ((AT(sc, a + 1) | 0x20) == 'm' && !WORDCHAR(AT(sc, a + 2)))
+			ends[2] = a + 2;
+		for (int k = 0; k < 3; k++)
+			if (ends[k] >= 0 && !WORDCHAR(AT(sc, ends[k])) && AT(sc, ends[k]) != ':')
+			{
+				*letter = a;
+				return ends[k];
+			}
+	}
+	return -1;
+}
+
+/*
+ * The whole time and its groups, read in the order the pattern tries
+ * them: the hour as [01]\d, \d, then 2[0-3]; with seconds, then without;
+ * with am/pm, then without; the first followed by neither a word byte nor a
+ * colon is the match (certain_end).  A non-ASCII byte within reach of the
+ * match, or before it, leaves it to the pattern.
+ */
 static bool
 pf_time_colon(TextScan *sc, int p)
 {
-	return short_number_then(sc, p, ':');
+	int			hour_ends[3] = {-1, -1, -1};
+
+	/* "12:34:56 a.m." and the byte after it */
+	for (int k = p; k < Min(sc->len, p + 14); k++)
+		if (HI((unsigned char) sc->s[k]))
+			return true;
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
+	if (DIGIT_IN(AT(sc, p), '0', '1') && DIGIT(AT(sc, p + 1)))
+		hour_ends[0] = p + 2;
+	if (DIGIT(AT(sc, p)))
+		hour_ends[1] = p + 1;
+	if (AT(sc, p) == '2' && DIGIT_IN(AT(sc, p + 1), '0', '3'))
+		hour_ends[2] = p + 2;
+	for (int h = 0; h < 3; h++)
+	{
+		int			e = hour_ends[h];
+
+		if (e < 0 || AT(sc, e) != ':' || !DIGIT_IN(AT(sc, e + 1), '0', '5') ||
+			!DIGIT(AT(sc, e + 2)))
+			continue;
+		for (int with_seconds = 1; with_seconds >= 0; with_seconds--)
+		{
+			int			m_end = e + 3;
+			int			s_end = m_end;
+			int			letter = -1;
+			int			end;
+
+			if (with_seconds)
+			{
+				if (AT(sc, m_end) != ':' || !DIGIT_IN(AT(sc, m_end + 1), '0', '5') ||
+					!DIGIT(AT(sc, m_end + 2)))
+					continue;
+				s_end = m_end + 3;
+			}
+			if ((end = time_ampm_end(sc, s_end, &letter)) < 0)
+			{
+				if (WORDCHAR(AT(sc, s_end)) || AT(sc, s_end) == ':')
+					continue;
+				end = s_end;
+			}
+			certain_match(sc, p, end, 5, (int[]) {p, e, e + 1, m_end,
+						  with_seconds ? m_end + 1 : -1, with_seconds ? s_end : -1,
+						  letter, letter >= 0 ? letter + 1 : -1});
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool

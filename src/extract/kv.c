@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -210,6 +211,7 @@ aiml_extract_kv(PG_FUNCTION_ARGS)
 		bool		spaced;
 		unsigned char sep;
 
+		CHECK_FOR_INTERRUPTS();
 		while (!at_end(&sc) && (isspace(peek(&sc)) || rules.pair_sep[peek(&sc)]))
 			sc.pos++;
 		if (at_end(&sc))
