@@ -3465,6 +3465,38 @@ model_span(const NerSpan *span, void *arg)
 	ms->c->from_model[ms->c->n - 1] = true;
 }
 
+/*
+ * The label number of each label of model m (-1: none of ours), into map.
+ * The last model's labels and map are kept: looking every label up among
+ * ours cost a thousand instructions a text, comparing them with the last
+ * model's a tenth of that.
+ */
+static void
+model_label_map(const NerModel *m, int *map)
+{
+	static char last_labels[NER_MAX_LABELS][NAMEDATALEN];
+	static int	last_map[NER_MAX_LABELS];
+	static int	last_n = -1;
+	int			n = ner_model_nlabels(m);
+	bool		same = n == last_n;
+
+	for (int i = 0; i < n && same; i++)
+		same = strcmp(ner_model_label(m, i), last_labels[i]) == 0;
+	if (!same)
+	{
+		for (int i = 0; i < NER_MAX_LABELS; i++)
+			last_map[i] = i < n ? label_number(ner_model_label(m, i)) : -1;
+		last_n = n;
+		for (int i = 0; i < n; i++)
+		{
+			/* a label too long to keep whole leaves nothing kept */
+			if (strlcpy(last_labels[i], ner_model_label(m, i), NAMEDATALEN) >= NAMEDATALEN)
+				last_n = -1;
+		}
+	}
+	memcpy(map, last_map, sizeof(last_map));
+}
+
 /* The gazetteer's pass over the sentences the tagger hands out. */
 static void
 model_sentence(const char *s, const NerToken *toks, int n, void *arg)
@@ -3483,8 +3515,7 @@ run_model_and_gazetteer(Candidates *c, const NerModel *m, const char *s, int len
 	ModelSink	ms;
 
 	ms.c = c;
-	for (int i = 0; i < NER_MAX_LABELS; i++)
-		ms.map[i] = i < ner_model_nlabels(m) ? label_number(ner_model_label(m, i)) : -1;
+	model_label_map(m, ms.map);
 	ms.gazetteer = gazetteer_pass(c);
 	ner_tag_text_sentences(m, s, len, model_span, model_sentence, &ms);
 	gazetteer_end_run(ms.gazetteer);
