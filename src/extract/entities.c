@@ -3285,8 +3285,15 @@ gazetteer_add_token(GazetteerPass *gp, const NerToken *t)
 		gp->n -= gp->done;
 		gp->done = 0;
 	}
-	gp->run[gp->n] = *t;
 	gp->starts[gp->n] = may_start_phrase(gp, t, &gp->words[gp->n], &longer);
+	/* a token no phrase can start or take ends the run, as a skip does */
+	if (!gp->starts[gp->n] && gp->owed == 0)
+	{
+		if (gp->n > 0)
+			gazetteer_end_run(gp);
+		return;
+	}
+	gp->run[gp->n] = *t;
 	gp->n++;
 	/* only a phrase of more tokens is owed the next ones */
 	if (longer)
