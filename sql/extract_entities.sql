@@ -239,3 +239,14 @@ FROM (VALUES ('1:05'), ('22:04:06'), ('24:00'), ('12:60'), ('9:05pm'), ('9:05 p.
              ('2:15:59 p.m.x'), ('3:04:05 a.m.:'), ('08:00-17:00'), ('19:30h')) v(t)
 LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['TIME'], NULL, NULL) e ON true
 ORDER BY t, e.start_pos;
+
+-- a title's name is read without the pattern when it is ASCII, initials
+-- given back as the pattern backtracks (each row as the pattern alone gave it)
+SELECT t, e.text, e.normalized
+FROM (VALUES ('Mrs. Jane Doe asked'), ('Dr. A.'), ('Dr. A.B. c'), ('Dr. J.R.R. Tolkien wrote'),
+             ('Prof. John A. Smith Jr. Esq'), ('Senator Ann O''Neil'), ('Drake Smith'),
+             ('Dr.Smith'), ('Dr. smith'), ('Dr. ' || repeat('A', 50) || ' Bee'), ('Dr. A. É'),
+             ('Mr. X Y Z W V'), ('Mr. X. Y. Z. W. V.'), ('Rev. Dr. King'), ('Mr. A.b'),
+             ('Dr. Smith’s')) v(t)
+LEFT JOIN LATERAL aiml.extract_entities(t, ARRAY['PERSON'], NULL, NULL) e ON true
+ORDER BY t;

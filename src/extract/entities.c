@@ -2196,12 +2196,129 @@ static const char *const org_of_words[] = {
 	"University", "Institute", "College", "Bank", "Ministry", "Department", "Academy",
 "School", NULL};
 
+#define UPPER(c) ((c) >= 'A' && (c) <= 'Z')
+#define NAME_BYTE(c) (LETTER(c) || (c) == '\'' || (c) == '-')	/* ASCII [\p{L}\p{M}'’-] */
+
+typedef enum NameRead
+{
+	NAME_NONE,
+	NAME_FOUND,
+	NAME_MAYBE					/* a non-ASCII byte came first: the pattern decides */
+} NameRead;
+
+/* The end of \p{Lu}[\p{L}\p{M}'’-]{0,40} at q into *end. */
+static NameRead
+name_word_end(TextScan *sc, int q, int *end)
+{
+	int			n = 0;
+
+	if (HI(AT(sc, q)))
+		return NAME_MAYBE;
+	if (!UPPER(AT(sc, q)))
+		return NAME_NONE;
+	for (q++; n < 40 && NAME_BYTE(AT(sc, q)); n++)
+		q++;
+	if (n < 40 && HI(AT(sc, q)))
+		return NAME_MAYBE;
+	*end = q;
+	return NAME_FOUND;
+}
+
+/*
+ * The end of the name after a title at q, as the pattern reads it:
+ * initials (\p{Lu}\.\s?)*, a capitalised word (or, when none follows the
+ * initials, the last initial's letter, as backtracking gives), then up to
+ * three more, each an initial with its dot or a word, after spaces.  Nothing
+ * follows in the pattern, so the first reading is the match.
+ */
+static NameRead
+title_name_end(TextScan *sc, int q, int *end)
+{
+	int			last_initial = -1;
+	int			e;
+	NameRead	r;
+
+	while (UPPER(AT(sc, q)) && AT(sc, q + 1) == '.')
+	{
+		last_initial = q;
+		q += 2;
+		if (HI(AT(sc, q)))
+			return NAME_MAYBE;
+		if (SPACE(AT(sc, q)))
+			q++;
+	}
+	if ((r = name_word_end(sc, q, &e)) == NAME_MAYBE)
+		return NAME_MAYBE;
+	if (r == NAME_NONE)
+	{
+		if (last_initial < 0)
+			return NAME_NONE;
+		/* the last initial given back: its letter is the word, a dot follows */
+		*end = last_initial + 1;
+		return NAME_FOUND;
+	}
+	for (int more = 0; more < 3; more++)
+	{
+		int			j = e;
+
+		if (HI(AT(sc, j)))
+			return NAME_MAYBE;
+		if (!SPACE(AT(sc, j)))
+			break;
+		while (SPACE(AT(sc, j)))
+			j++;
+		if (HI(AT(sc, j)))
+			return NAME_MAYBE;
+		if (!UPPER(AT(sc, j)))
+			break;
+		if (AT(sc, j + 1) == '.')
+			e = j + 2;
+		else if (name_word_end(sc, j, &e) == NAME_MAYBE)
+			return NAME_MAYBE;
+	}
+	*end = e;
+	return NAME_FOUND;
+}
+
 static bool
 pf_person_title(TextScan *sc, int p)
 {
 	static WordList list = {title_words};
 
-	return word_at(sc, p, &list, BC_TITLE_END);
+	if (!word_at(sc, p, &list, BC_TITLE_END))
+		return false;
+	if (AFTER_NON_ASCII(sc, p))
+		return true;
+	/* the titles in the pattern's order ("Mr" is tried before "Mrs") */
+	for (int i = 0; title_words[i]; i++)
+	{
+		int			n = strlen(title_words[i]);
+
+		if (p + n > sc->len || memcmp(sc->s + p, title_words[i], n) != 0)
+			continue;
+		/* \.?\s+, the dot taken first; without it \s+ would meet the dot */
+		for (int dot = AT(sc, p + n) == '.'; dot >= 0; dot--)
+		{
+			int			q = p + n + dot;
+			int			end;
+			int			r;
+
+			if (HI(AT(sc, q)))
+				return true;
+			if (!SPACE(AT(sc, q)))
+				continue;
+			while (SPACE(AT(sc, q)))
+				q++;
+			if ((r = title_name_end(sc, q, &end)) == NAME_MAYBE)
+				return true;
+			if (r == NAME_FOUND)
+			{
+				certain_match(sc, p, end, 2, (int[]) {q, end});
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 static bool
