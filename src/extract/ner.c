@@ -61,6 +61,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -179,15 +180,35 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 	return hash_raw(shape, len, NER_HASH_INIT);
 }
 
-/* Hashes of one token that its own and its neighbours' features are made of. */
-static void
-token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti)
+/*
+ * Hashes of one token that its own and its neighbours' features are made
+ * of; with gaz, also the ner_hash_lower from NER_GAZ_HASH_INIT that the
+ * gazetteer keys the word by.  The lower-cased, raw and gazetteer hashes
+ * are one pass over the bytes, the same as ner_hash_lower and hash_raw.
+ */
+static pg_attribute_always_inline void
+token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti, uint64 *gaz)
 {
 	const char *p = s + tok->start;
 	int			n = tok->end - tok->start;
+	uint64		lower = NER_HASH_INIT,
+				raw = NER_HASH_INIT,
+				g = NER_GAZ_HASH_INIT;
 
-	ti->lower = ner_hash_lower(p, n, NER_HASH_INIT);
-	ti->raw = hash_raw(p, n, NER_HASH_INIT);
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+		unsigned char lc = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+
+		lower = (lower ^ lc) * NER_FNV_PRIME;
+		raw = (raw ^ c) * NER_FNV_PRIME;
+		if (gaz)
+			g = (g ^ lc) * NER_FNV_PRIME;
+	}
+	ti->lower = lower;
+	ti->raw = raw;
+	if (gaz)
+		*gaz = g;
 	ti->shape = token_shape(p, n, utf8, &ti->nchars);
 	for (int k = 0; k < 3; k++)
 		ti->pre[k] = ner_hash_lower(p, Min(n, k + 1), NER_HASH_INIT + k + 1);
@@ -355,7 +376,7 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 	bool		v2 = nfeat > NER_NFEAT_V1;
 
 	for (int i = 0; i < n; i++)
-		token_info(s, &toks[i], utf8, &ti[i]);
+		token_info(s, &toks[i], utf8, &ti[i], NULL);
 	if (use_gaz)
 	{
 		NerGazHit  *hits = palloc(sizeof(NerGazHit) * n);
@@ -617,14 +638,57 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
  * One pass over the bytes, no tokenizing.
  */
 #define NER_PROSE_MIN 100
-/* The bytes text_domain looks at, as bits of c (c < 64) and c - 64 */
-#define NER_DOMAIN_LOW ((UINT64CONST(1) << '#') | (UINT64CONST(1) << '.') | \
-						(UINT64CONST(1) << '!') | (UINT64CONST(1) << '?'))
-#define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
-						 (UINT64CONST(1) << ('w' - 64)))
+
+/*
+ * Whether s[i - n + 1 .. i] (n bytes ending at i) is word, at the start of
+ * the text or after a space.
+ */
+static inline bool
+domain_word_before(const char *s, int i, const char *word, int n)
+{
+	int			from = i - n + 1;
+
+	return from >= 0 && memcmp(s + from, word, n) == 0 &&
+		(from == 0 || isspace((unsigned char) s[from - 1]));
+}
+
+/*
+ * What the byte s[i] of s[0..len), one of @ # . ! ? :, says of the text's
+ * domain: true for a mention, hashtag or URL (the text is social media),
+ * else it may count a sentence end.  A URL is found at its ':' or '.' (the
+ * "://" of http:// and https://, the dot of www.), not at its 'h' or 'w',
+ * which most words have: the same URLs, found at fewer bytes.
+ */
+static inline bool
+domain_byte(const char *s, int len, int i, int *ends)
+{
+	char		c = s[i];
+
+	switch (c)
+	{
+		case '@':
+		case '#':
+			return (i == 0 || isspace((unsigned char) s[i - 1])) && i + 1 < len &&
+				isalnum((unsigned char) s[i + 1]);
+		case ':':
+			return len - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/' &&
+				(domain_word_before(s, i - 1, "http", 4) ||
+				 domain_word_before(s, i - 1, "https", 5));
+		case '.':
+			if (domain_word_before(s, i - 1, "www", 3))
+				return true;
+			/* FALLTHROUGH */
+		case '!':
+		case '?':
+			if (i + 1 == len || isspace((unsigned char) s[i + 1]))
+				(*ends)++;
+			return false;
+	}
+	return false;
+}
 
 #ifdef __SSE2__
-/* Bit k set where p[k] is one of @ # h w . ! ? (k < 16). */
+/* Bit k set where p[k] is one of @ # : . ! ? (k < 16). */
 static inline int
 domain_bytes16(const char *p)
 {
@@ -632,8 +696,7 @@ domain_bytes16(const char *p)
 	__m128i		m;
 
 	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('h')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('w')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('!')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
@@ -641,47 +704,40 @@ domain_bytes16(const char *p)
 }
 #endif
 
+/*
+ * The domain of a text, for models trained with the option "domains": 0
+ * (edited prose) for a text of at least NER_PROSE_MIN bytes with two
+ * sentence ends or more and no @mention, #hashtag or URL, else 1 (short or
+ * social-media text).  Tweets and articles capitalise and punctuate
+ * differently, so such a model keeps one weight table for each (see train).
+ * One pass over the bytes, no tokenizing: with SSE2 sixteen bytes a step,
+ * visiting only those of interest (blocks wholly inside the text, so no
+ * byte past its end is read), then the last few one by one.
+ */
 static int
 text_domain(const char *s, int len)
 {
 	int			ends = 0;
-	int			scalar_to = 0;	/* bytes before it are tested one by one */
+	int			i = 0;
 
 	if (len < NER_PROSE_MIN)
 		return 1;
-	for (int i = 0; i < len; i++)
-	{
-		char		c;
-		bool		after_space;
-
 #ifdef __SSE2__
-		/* sixteen bytes none of interest a step, then a block of one or more */
-		if (i >= scalar_to)
+	for (; len - i >= 16; i += 16)
+	{
+		int			mask = domain_bytes16(s + i);
+
+		while (mask != 0)
 		{
-			while (len - i >= 16 && domain_bytes16(s + i) == 0)
-				i += 16;
-			if (i >= len)
-				break;
-			scalar_to = i + 16;
+			if (domain_byte(s, len, i + pg_rightmost_one_pos32(mask), &ends))
+				return 1;
+			mask &= mask - 1;
 		}
-#endif
-		c = s[i];
-		/* most bytes are none of @ # h w . ! ?: one test */
-		if ((unsigned char) c >= 0x80 ||
-			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
-			continue;
-		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
-		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
-			isalnum((unsigned char) s[i + 1]))
-			return 1;
-		if ((c == 'h' || c == 'w') && after_space &&
-			((len - i >= 7 && strncmp(s + i, "http://", 7) == 0) ||
-			 (len - i >= 8 && strncmp(s + i, "https://", 8) == 0) ||
-			 (len - i >= 4 && strncmp(s + i, "www.", 4) == 0)))
-			return 1;
-		if ((c == '.' || c == '!' || c == '?') && (i + 1 == len || isspace((unsigned char) s[i + 1])))
-			ends++;
 	}
+#endif
+	for (; i < len; i++)
+		if (domain_byte(s, len, i, &ends))
+			return 1;
 	return ends >= 2 ? 0 : 1;
 }
 
@@ -1400,17 +1456,18 @@ role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 static void
 word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
 {
-	const char *p = s + tok->start;
-	int			n = tok->end - tok->start;
+	uint64		gh;
 
-	token_info(s, tok, utf8, &wp->ti);
+	token_info(s, tok, utf8, &wp->ti, &gh);
+	/* the lexicon's key of a word is its mixed lower-cased hash */
+	wp->ti.mlower = ner_mix64(wp->ti.lower);
 	memset(&wp->gaz, 0, sizeof(wp->gaz));
 	wp->lexkey = 0;
 	if (wc->use_gaz)
 	{
-		ner_gazetteer_word_hash(p, n, &wp->gaz);
+		ner_gazetteer_word_of_hash(gh, &wp->gaz);
 		if (wc->v2)
-			wp->lexkey = ner_lexicon_key(p, n);
+			wp->lexkey = ner_lexicon_key_of_mixed(wp->ti.mlower);
 	}
 	word_features(wc->bits, false, &wp->ti, wp->f);
 	neighbour_features(wc->bits, false, &wp->ti, 0, wp->f);
@@ -1454,7 +1511,7 @@ word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerTo
 		role_sums_t(wc, T, r, f, e->sums + r * T);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
-	e->mlower = ner_mix64(ti->lower);
+	e->mlower = ti->mlower;
 	key = history_key(ti, (unsigned char) s[tok->start]);
 	e->capital = key == 0 ? 0 : (key & HIST_CAPITAL) ? 2 : 1;
 }

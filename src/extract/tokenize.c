@@ -26,24 +26,6 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
-/* ---- hashing ---- */
-
-/* FNV-1a over p[0..n) with ASCII lower-cased, continuing from h. */
-uint64
-ner_hash_lower(const char *p, int n, uint64 h)
-{
-	for (int i = 0; i < n; i++)
-	{
-		unsigned char c = (unsigned char) p[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		h ^= c;
-		h *= UINT64CONST(0x100000001b3);
-	}
-	return h;
-}
-
 /* ---- character classes ---- */
 
 typedef enum CharClass
@@ -770,11 +752,20 @@ ner_lexicon_lookup(const char *word, int len)
 uint64
 ner_lexicon_key(const char *word, int len)
 {
-	const LexTable *t = lex_get_table();
-	uint64		key = lex_key(word, len);
+	return ner_lexicon_key_of_mixed(lex_key(word, len));
+}
 
-	__builtin_prefetch(t->slots + ((uint32) key & t->mask));
-	return key;
+/*
+ * ner_lexicon_key of a word from mixed, ner_mix64 of its ner_hash_lower
+ * from NER_HASH_INIT, for a caller that has it already.
+ */
+uint64
+ner_lexicon_key_of_mixed(uint64 mixed)
+{
+	const LexTable *t = lex_get_table();
+
+	__builtin_prefetch(t->slots + ((uint32) mixed & t->mask));
+	return mixed;
 }
 
 /* ner_lexicon_lookup of the word of a ner_lexicon_key. */
@@ -830,9 +821,20 @@ ner_gazetteer_span_starts(bool *nonword)
 void
 ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 {
+	ner_gazetteer_word_of_hash(ner_hash_lower(p, n, NER_GAZ_HASH_INIT), gw);
+}
+
+/*
+ * ner_gazetteer_word_hash of a word from h, its ner_hash_lower from
+ * NER_GAZ_HASH_INIT (phrase_step of the word alone, but for its last bit),
+ * for a caller that hashes the word's bytes for more than this.
+ */
+void
+ner_gazetteer_word_of_hash(uint64 h, NerGazWord *gw)
+{
 	const GazTable *g = gaz_get_table();
 
-	gw->hash = phrase_step(NER_HASH_INIT, p, n);
+	gw->hash = h | 1;
 	gw->types = 0;
 	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
 }
