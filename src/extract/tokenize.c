@@ -200,17 +200,12 @@ ascii_prefix_ci(const char *p, int remain, const char *prefix)
 	return remain >= n && pg_strncasecmp(p, prefix, n) == 0;
 }
 
-/* A URL: scheme or www. up to the next space, without trailing punctuation. */
-static int
-scan_url(const char *p, int remain)
+/* scan_url of a text starting with ht, ft or ww (any case). */
+static pg_noinline int
+scan_url_from(const char *p, int remain)
 {
 	int			n = 0;
-	char		c = (char) (*p | 0x20);
 
-	/* most words start with none of ht, ft, ww: skip the four comparisons */
-	if ((c != 'h' && c != 'f' && c != 'w') || remain < 4 ||
-		(char) (p[1] | 0x20) != (c == 'w' ? 'w' : 't'))
-		return 0;
 	if (!ascii_prefix_ci(p, remain, "http://") && !ascii_prefix_ci(p, remain, "https://") &&
 		!ascii_prefix_ci(p, remain, "ftp://") && !ascii_prefix_ci(p, remain, "www."))
 		return 0;
@@ -220,6 +215,22 @@ scan_url(const char *p, int remain)
 	while (n > 0 && strchr(".,;:!?'\")]}", p[n - 1]) != NULL)
 		n--;
 	return n > 7 ? n : 0;
+}
+
+/*
+ * A URL: scheme or www. up to the next space, without trailing
+ * punctuation.  Most words start with none of ht, ft, ww: they are told
+ * here, inline, and skip the four comparisons.
+ */
+static inline int
+scan_url(const char *p, int remain)
+{
+	char		c = (char) (*p | 0x20);
+
+	if ((c != 'h' && c != 'f' && c != 'w') || remain < 4 ||
+		(char) (p[1] | 0x20) != (c == 'w' ? 'w' : 't'))
+		return 0;
+	return scan_url_from(p, remain);
 }
 
 /* Characters of the local part of an e-mail address. */
@@ -268,7 +279,7 @@ scan_email(const char *p, int remain)
  * tokenizer's position: the next @ of the text is found once and kept, so
  * words far from any @ are not scanned twice.
  */
-static bool
+static pg_attribute_always_inline bool
 email_possible(NerTokenizer *tz)
 {
 	if (tz->next_at < tz->pos)
@@ -346,8 +357,11 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 	return n;
 }
 
-/* Next token, or false at the end of the text. */
-static inline bool
+/*
+ * Next token, or false at the end of the text.  Inlined into
+ * ner_next_sentence, the tagger's loop over every token.
+ */
+static pg_attribute_always_inline bool
 next_token(NerTokenizer *tz, NerToken *tok)
 {
 	const char *s = tz->s;
@@ -814,6 +828,17 @@ ner_gazetteer_span_starts(bool *nonword)
 	return g->starts_span;
 }
 
+/* ner_gazetteer_word_of_hash, inlined into both its callers. */
+static inline void
+gaz_word_of_hash(uint64 h, NerGazWord *gw)
+{
+	const GazTable *g = gaz_get_table();
+
+	gw->hash = h | 1;
+	gw->types = 0;
+	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+}
+
 /*
  * The phrase hash of one word alone into gw, its table slot prefetched for
  * ner_gazetteer_word_types.
@@ -821,7 +846,7 @@ ner_gazetteer_span_starts(bool *nonword)
 void
 ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 {
-	ner_gazetteer_word_of_hash(ner_hash_lower(p, n, NER_GAZ_HASH_INIT), gw);
+	gaz_word_of_hash(ner_hash_lower(p, n, NER_GAZ_HASH_INIT), gw);
 }
 
 /*
@@ -832,11 +857,7 @@ ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 void
 ner_gazetteer_word_of_hash(uint64 h, NerGazWord *gw)
 {
-	const GazTable *g = gaz_get_table();
-
-	gw->hash = h | 1;
-	gw->types = 0;
-	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+	gaz_word_of_hash(h, gw);
 }
 
 /* The gazetteer's types of the word of ner_gazetteer_word_hash, into gw. */
@@ -899,6 +920,16 @@ ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord
 		{
 			h = phrase_step(NER_HASH_INIT, s + toks[i].start, toks[i].end - toks[i].start);
 			t = gaz_get(g, h);
+		}
+		/*
+		 * hits[i] is set whole here, its inside bits from the phrases
+		 * before it included, as ever (the features of models trained
+		 * depend on it); most words are no phrase and start none.
+		 */
+		if (t == 0)
+		{
+			hits[i] = (NerGazHit) {0, 0, 0};
+			continue;
 		}
 		hits[i] = longest_phrase(g, s, toks + i, n - i, h, t);
 		for (int k = 0; k < hits[i].length; k++)
