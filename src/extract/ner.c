@@ -900,7 +900,9 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 	for (int i = 1; i < n; i++)
 	{
 		const float *dp = delta + (i - 1) * cols;
+#ifndef __SSE2__
 		float		bv[VT_MAX_COLS];
+#endif
 
 		for (int c = 0; c < cols; c += 4)
 		{
@@ -910,14 +912,24 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 			__m128		score = _mm_set1_ps(-INFINITY);
 			__m128		from = _mm_setzero_ps();
 
-			/* all of p, in a loop the compiler unrolls, or a few */
+			/*
+			 * all of p, in a loop the compiler unrolls, or B-X and I-X
+			 * alone (a group of I tags), or a few
+			 */
 			if (lo == 0 && hi == T - 1)
 				for (int p = 0; p < T; p++)
 					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			else if (hi == lo + 1)
+			{
+				viterbi_step(dp[lo], vt + lo * cols + c, lo, &score, &from);
+				viterbi_step(dp[hi], vt + hi * cols + c, hi, &score, &from);
+			}
 			else
 				for (int p = lo; p <= hi; p++)
 					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-			_mm_storeu_ps(bv + c, score);
+			/* the padding columns get -infinity plus what follows em's row */
+			_mm_storeu_ps(delta + i * cols + c,
+						  _mm_add_ps(score, _mm_loadu_ps(em + i * T + c)));
 			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
 #else
 			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
@@ -939,8 +951,10 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 			memcpy(back + i * cols + c, &from, sizeof(from));
 #endif
 		}
+#ifndef __SSE2__
 		for (int t = 0; t < T; t++)
 			delta[i * cols + t] = bv[t] + em[i * T + t];
+#endif
 	}
 	for (int t = 1; t < T; t++)
 		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
@@ -955,7 +969,9 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 
 /*
  * Viterbi over emissions em[n * T] with the transitions of viterbi_table
- * vt (the BIO constraint included); the best tags into tags[n].
+ * vt (the BIO constraint included); the best tags into tags[n].  With SSE
+ * em is read four floats at a time, so up to three floats past em[n * T]
+ * must be readable (their values do not matter).
  */
 static void
 viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
@@ -1366,6 +1382,9 @@ typedef struct WordCache
 	uint32		gaz_zero[2];	/* context_mixed's zero */
 } WordCache;
 
+/* Bytes of an entry of a model of T tags: whole cache lines. */
+#define WC_STRIDE(T) TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * (T))
+
 /* The slot of a word_hash h: its top bits. */
 #define WC_SLOT(wc, h) \
 	((WordEntry *) ((wc)->slots + (Size) ((h) >> (64 - (wc)->slot_bits)) * (wc)->stride))
@@ -1586,7 +1605,7 @@ word_cache(const NerModel *m, int domain)
 	wc->v2 = m->nfeat > NER_NFEAT_V1;
 	wc->use_gaz = (m->flags & NER_FLAG_GAZETTEER) != 0;
 	wc->w = m->qweights + ((Size) domain << m->bits) * T;
-	wc->stride = TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * T);
+	wc->stride = WC_STRIDE(T);
 	wc->slot_bits = WC_MAX_SLOT_BITS;
 	while (wc->slot_bits > WC_MIN_SLOT_BITS && (wc->stride << wc->slot_bits) > WC_MAX_BYTES)
 		wc->slot_bits--;
@@ -1616,7 +1635,8 @@ word_cache(const NerModel *m, int domain)
 	wc->hist_low = palloc(sizeof(int) * NER_MAX_SENTENCE);
 	wc->sums_of = palloc(sizeof(int32 *) * NER_MAX_SENTENCE);
 	wc->kept = palloc(sizeof(int32) * NER_MAX_SENTENCE * WC_NROLES * T);
-	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
+	/* Viterbi reads em in groups of four, past a sentence's last T */
+	wc->em = palloc0(sizeof(float) * (NER_MAX_SENTENCE * T + 4));
 	wc->gaz_zero[0] = bucket(wc->bits, 21, 0);
 	wc->gaz_zero[1] = bucket(wc->bits, 22, 0);
 #ifdef NER_AVX2
@@ -1771,7 +1791,8 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 
 		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags, wc->text_end);
 		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
-		for (Size b = 0; b < wc->stride; b += 64)
+		/* WC_STRIDE(T) is constant where T is: the loop unrolled */
+		for (Size b = 0; b < WC_STRIDE(T); b += 64)
 			__builtin_prefetch(e + b);
 	}
 	/* the words missing, prepared together so that their table probes overlap */
@@ -2710,7 +2731,7 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	p.tu = palloc0(sizeof(double) * (p.T + 1) * p.T);
 	p.c = 1;
 	allowed = allowed_transitions(td->labels.n, CurrentMemoryContext);
-	em = palloc(sizeof(float) * NER_MAX_SENTENCE * p.T);
+	em = palloc0(sizeof(float) * (NER_MAX_SENTENCE * p.T + 4));	/* see viterbi */
 	hist = history_create(td->labels.n, CurrentMemoryContext);
 	order = palloc(sizeof(int) * td->ndocs);
 	for (int i = 0; i < td->ndocs; i++)

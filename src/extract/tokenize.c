@@ -292,7 +292,7 @@ email_possible(NerTokenizer *tz)
 }
 
 /* A word from p: letters and digits with the inner joiners the header lists. */
-static inline int
+static pg_attribute_always_inline int
 scan_word(const char *p, int remain, bool utf8, bool *dotted)
 {
 	int			n = 0,
