@@ -183,17 +183,24 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 /*
  * Hashes of one token that its own and its neighbours' features are made
  * of; with gaz, also the ner_hash_lower from NER_GAZ_HASH_INIT that the
- * gazetteer keys the word by.  The lower-cased, raw and gazetteer hashes
- * are one pass over the bytes, the same as ner_hash_lower and hash_raw.
+ * gazetteer keys the word by.  The lower-cased, raw and gazetteer hashes,
+ * and the shape of an ASCII word, are one pass over the bytes, the same as
+ * ner_hash_lower, hash_raw and token_shape (which a word with other bytes
+ * still takes).
  */
 static pg_attribute_always_inline void
 token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti, uint64 *gaz)
 {
 	const char *p = s + tok->start;
 	int			n = tok->end - tok->start;
+	const char *ascii = shape_ascii();
 	uint64		lower = NER_HASH_INIT,
 				raw = NER_HASH_INIT,
-				g = NER_GAZ_HASH_INIT;
+				g = NER_GAZ_HASH_INIT,
+				shape = NER_HASH_INIT;
+	int			symbols = 0;	/* of the shape, at most 12 */
+	char		last = 0;
+	bool		all_ascii = true;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -204,12 +211,26 @@ token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti, uint64 *g
 		raw = (raw ^ c) * NER_FNV_PRIME;
 		if (gaz)
 			g = (g ^ lc) * NER_FNV_PRIME;
+		if (c >= 0x80)
+			all_ascii = false;
+		else if (symbols < 12 && (symbols == 0 || ascii[c] != last))
+		{
+			last = ascii[c];
+			shape = (shape ^ (unsigned char) last) * NER_FNV_PRIME;
+			symbols++;
+		}
 	}
 	ti->lower = lower;
 	ti->raw = raw;
 	if (gaz)
 		*gaz = g;
-	ti->shape = token_shape(p, n, utf8, &ti->nchars);
+	if (all_ascii)
+	{
+		ti->shape = shape;
+		ti->nchars = n;
+	}
+	else
+		ti->shape = token_shape(p, n, utf8, &ti->nchars);
 	for (int k = 0; k < 3; k++)
 		ti->pre[k] = ner_hash_lower(p, Min(n, k + 1), NER_HASH_INIT + k + 1);
 	for (int k = 0; k < 4; k++)
@@ -1429,13 +1450,14 @@ word_hash(const char *p, int n, int flags, const char *end)
 }
 
 /*
- * role_sums with T known to the compiler where the caller's is constant:
- * eight tags at a time in registers, then the rest.
+ * role_sums with T and v2 known to the compiler where the caller's are
+ * constant (so the loops over the role's templates unroll): eight tags at
+ * a time in registers, then the rest.
  */
 static pg_attribute_always_inline void
-role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
+role_sums_t(const WordCache *wc, int T, bool v2, WordRole role, const uint32 *f, int32 *out)
 {
-	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
+	int			nt = v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
 	const uint8 *tpl = wc_roles[role].templates;
 	int			c = 0;
 
@@ -1465,10 +1487,43 @@ role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *o
 static void
 role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 {
-	if (wc->T == NER_COMMON_T)
-		role_sums_t(wc, NER_COMMON_T, role, f, out);
+	if (wc->T == NER_COMMON_T && wc->v2)
+		role_sums_t(wc, NER_COMMON_T, true, role, f, out);
 	else
-		role_sums_t(wc, wc->T, role, f, out);
+		role_sums_t(wc, wc->T, wc->v2, role, f, out);
+}
+
+/*
+ * The sums of every role of a word into sums[WC_NROLES * T], each role
+ * spelt out so that its templates are known where T and v2 are.
+ */
+static pg_attribute_always_inline void
+role_sums_all_t(const WordCache *wc, int T, bool v2, const uint32 *f, int32 *sums)
+{
+	role_sums_t(wc, T, v2, WC_OWN, f, sums + WC_OWN * T);
+	role_sums_t(wc, T, v2, WC_AS_P1, f, sums + WC_AS_P1 * T);
+	role_sums_t(wc, T, v2, WC_AS_N1, f, sums + WC_AS_N1 * T);
+	role_sums_t(wc, T, v2, WC_AS_P2, f, sums + WC_AS_P2 * T);
+	role_sums_t(wc, T, v2, WC_AS_N2, f, sums + WC_AS_N2 * T);
+}
+
+/*
+ * Prefetches the weight rows of a word's features f[template], of every
+ * role: those of templates that need no lexicon (the first nv1 of each
+ * role), or the lexicon's (the rest, up to nv2).  Each role spelt out, so
+ * that the loops have constant bounds and unroll.
+ */
+static pg_attribute_always_inline void
+role_prefetch_t(const WordCache *wc, int T, bool lex, const uint32 *f)
+{
+	for (int r = WC_OWN; r <= WC_AS_N2; r++)
+	{
+		int			from = lex ? wc_roles[r].nv1 : 0;
+		int			to = lex ? wc_roles[r].nv2 : wc_roles[r].nv1;
+
+		for (int k = from; k < to; k++)
+			__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * T);
+	}
 }
 
 /* Prepares wp for the word of token tok of s (word_fill_t finishes it). */
@@ -1493,9 +1548,7 @@ word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8,
 	neighbour_features(wc->bits, false, &wp->ti, 1, wp->f);
 	wp->f[6] = bucket(wc->bits, 6, wp->ti.lower);
 	wp->f[7] = bucket(wc->bits, 7, wp->ti.lower);
-	for (int r = 0; r < WC_NROLES; r++)
-		for (int k = 0; k < wc_roles[r].nv1; k++)
-			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
+	role_prefetch_t(wc, wc->T, false, wp->f);
 }
 
 /*
@@ -1522,12 +1575,11 @@ word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerTo
 		word_lex_features(wc->bits, ti, f);
 		neighbour_lex_features(wc->bits, ti, 0, f);
 		neighbour_lex_features(wc->bits, ti, 1, f);
-		for (int r = 0; r < WC_NROLES; r++)
-			for (int k = wc_roles[r].nv1; k < wc_roles[r].nv2; k++)
-				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
+		role_prefetch_t(wc, T, true, f);
+		role_sums_all_t(wc, T, true, f, e->sums);
 	}
-	for (int r = 0; r < WC_NROLES; r++)
-		role_sums_t(wc, T, r, f, e->sums + r * T);
+	else
+		role_sums_all_t(wc, T, false, f, e->sums);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
 	e->mlower = ti->mlower;
