@@ -48,6 +48,7 @@
 /* GCC and clang compile a function for AVX2 and tell whether the CPU has it */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NER_AVX2
+#include <immintrin.h>
 #endif
 
 #include "access/htup_details.h"
@@ -888,6 +889,45 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
 }
 #endif
 
+#ifdef NER_AVX2
+/* viterbi_step for eight tags (AVX): the same operations, lane by lane. */
+__attribute__((target("avx2")))
+static pg_attribute_always_inline void
+viterbi_step8(float d, const float *row, int p, __m256 *score, __m256 *from)
+{
+	__m256		v = _mm256_add_ps(_mm256_set1_ps(d), _mm256_loadu_ps(row));
+	__m256		take = _mm256_cmp_ps(v, *score, _CMP_GT_OQ);
+
+	*score = _mm256_max_ps(v, *score);
+	*from = _mm256_max_ps(*from, _mm256_and_ps(take, _mm256_set1_ps((float) p)));
+}
+
+/*
+ * viterbi_t's step for the eight tags c..c+7 at once, from the previous
+ * tags lo..hi of scores dp, into delta's and back's row: the same scores
+ * and back pointers as two groups of four.  Only tag_sentence_avx2's copy
+ * of viterbi_t calls it.
+ */
+__attribute__((target("avx2")))
+static inline void
+viterbi_group8(const float *vt, int T, int cols, int c, int lo, int hi, const float *dp,
+			   const float *em, float *delta, int32 *back)
+{
+	__m256		score = _mm256_set1_ps(-INFINITY);
+	__m256		from = _mm256_setzero_ps();
+
+	/* all of p, in a loop the compiler unrolls, or a few */
+	if (lo == 0 && hi == T - 1)
+		for (int p = 0; p < T; p++)
+			viterbi_step8(dp[p], vt + p * cols + c, p, &score, &from);
+	else
+		for (int p = lo; p <= hi; p++)
+			viterbi_step8(dp[p], vt + p * cols + c, p, &score, &from);
+	_mm256_storeu_ps(delta + c, _mm256_add_ps(score, _mm256_loadu_ps(em + c)));
+	_mm256_storeu_si256((__m256i *) (back + c), _mm256_cvttps_epi32(from));
+}
+#endif
+
 /*
  * viterbi() with T known to the compiler where the caller's is constant.
  * For each tag t, the best previous tag p is the first of the highest
@@ -900,7 +940,7 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
  * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
-viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
+viterbi_t(const float *vt, int T, bool avx2, const float *em, int n, uint8 *tags)
 {
 	const int	cols = VT_COLS(T);
 	const float *range = vt + (T + 1) * cols;
@@ -929,10 +969,22 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 		{
 			int			lo = first[c / 4];
 			int			hi = last[c / 4];
+
 #ifdef __SSE2__
 			__m128		score = _mm_set1_ps(-INFINITY);
 			__m128		from = _mm_setzero_ps();
 
+#ifdef NER_AVX2
+			/* eight tags a step: the union of two groups' ranges */
+			if (avx2 && c + 8 <= cols)
+			{
+				viterbi_group8(vt, T, cols, c, Min(lo, first[c / 4 + 1]),
+							   Max(hi, last[c / 4 + 1]), dp, em + i * T,
+							   delta + i * cols, back + i * cols);
+				c += 4;
+				continue;
+			}
+#endif
 			/*
 			 * all of p, in a loop the compiler unrolls, or B-X and I-X
 			 * alone (a group of I tags), or a few
@@ -998,9 +1050,9 @@ static void
 viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	if (T == NER_COMMON_T)
-		viterbi_t(vt, NER_COMMON_T, em, n, tags);
+		viterbi_t(vt, NER_COMMON_T, false, em, n, tags);
 	else
-		viterbi_t(vt, T, em, n, tags);
+		viterbi_t(vt, T, false, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -1827,7 +1879,7 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 
 /* tag_sentence with T known to the compiler where the caller's is constant. */
 static pg_attribute_always_inline void
-tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
+tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist, const char *s,
 			   const NerToken *toks, int n, uint8 *tags)
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
@@ -1939,7 +1991,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		}
 		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
 	}
-	viterbi_t(m->vtrans, T, wc->em, n, tags);
+	viterbi_t(m->vtrans, T, avx2, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
@@ -1956,7 +2008,7 @@ static void
 tag_sentence_avx2(const NerModel *m, WordCache *wc, History *hist, const char *s,
 				  const NerToken *toks, int n, uint8 *tags)
 {
-	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+	tag_sentence_t(m, wc, NER_COMMON_T, true, hist, s, toks, n, tags);
 }
 #endif
 
@@ -1977,9 +2029,9 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int
 	else
 #endif
 	if (wc->T == NER_COMMON_T)
-		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, NER_COMMON_T, false, hist, s, toks, n, tags);
 	else
-		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, wc->T, false, hist, s, toks, n, tags);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
