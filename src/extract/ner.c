@@ -126,6 +126,7 @@ typedef struct TokInfo
 	uint8		gaz_inside;
 	uint32		lex;			/* ner_lexicon_lookup */
 	uint64		mlower;			/* ner_mix64(lower): tagging's context_mixed */
+	uint64		mshape;			/* ner_mix64(shape): the same */
 } TokInfo;
 
 /* FNV-1a without lower-casing: the word as written is a feature of its own. */
@@ -256,8 +257,8 @@ boundary_info(bool end)
 		bos.lower = bos.raw = bos.shape = ner_hash_lower("<s>", 3, 7);
 		eos = bos;
 		eos.lower = eos.raw = eos.shape = ner_hash_lower("</s>", 4, 7);
-		bos.mlower = ner_mix64(bos.lower);
-		eos.mlower = ner_mix64(eos.lower);
+		bos.mlower = bos.mshape = ner_mix64(bos.lower);
+		eos.mlower = eos.mshape = ner_mix64(eos.lower);
 		done = true;
 	}
 	return end ? &eos : &bos;
@@ -354,8 +355,8 @@ context_features(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n
 
 /*
  * context_features as tagging computes them: pair(a, b) is ner_mix64(a) ^ b,
- * and the word cache keeps ner_mix64 of each word's lower-cased hash
- * (TokInfo.mlower), so three of its mixes are looked up; zero holds
+ * and the word cache keeps ner_mix64 of each word's lower-cased hash and
+ * shape (TokInfo.mlower, mshape), so five of its mixes are looked up; zero holds
  * templates 21 and 22 of no gazetteer hit, the usual case.  The same
  * buckets as context_features.
  */
@@ -366,13 +367,13 @@ context_mixed(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n1,
 	int			g21 = w->gaz_begin * 256 + w->gaz_inside;
 	int			g22 = p1->gaz_inside * 256 + n1->gaz_inside;
 
-	out[0] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
+	out[0] = bucket(bits, 10, pair(p1->mshape ^ w->shape, n1->shape));
 	out[1] = bucket(bits, 11, p1->mlower ^ w->lower);
 	out[2] = bucket(bits, 12, w->mlower ^ n1->lower);
 	out[3] = g21 == 0 ? zero[0] : bucket(bits, 21, g21);
 	out[4] = g22 == 0 ? zero[1] : bucket(bits, 22, g22);
 	out[5] = bucket(bits, 23, p1->mlower ^ w->shape);
-	out[6] = bucket(bits, 24, pair(w->shape, n1->lower));
+	out[6] = bucket(bits, 24, w->mshape ^ n1->lower);
 }
 
 /* The history key of a token (see History): its lower-cased word and capitalisation. */
@@ -1388,12 +1389,12 @@ static const struct
 /* A cached word: its key, what the context features need, its sums. */
 typedef struct WordEntry
 {
-	uint64		hash;			/* word_hash; 0: an empty slot */
-	uint64		lower;			/* TokInfo's lower and shape */
+	uint64		lower;			/* TokInfo's lower, shape and their mixes */
 	uint64		shape;
-	uint64		mlower;			/* ner_mix64(lower) */
+	uint64		mlower;
+	uint64		mshape;
 	NerGazWord	gaz;			/* the word alone in the gazetteer */
-	uint8		len;
+	uint8		len;			/* 0: an empty slot */
 	uint8		flags;			/* NerToken's flags */
 	uint8		capital;		/* of history_key: 0 none, 1 lower, 2 capitalised */
 	char		bytes[WC_MAXLEN];
@@ -1587,6 +1588,7 @@ word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8,
 	token_info(s, tok, utf8, &wp->ti, &gh);
 	/* the lexicon's key of a word is its mixed lower-cased hash */
 	wp->ti.mlower = ner_mix64(wp->ti.lower);
+	wp->ti.mshape = ner_mix64(wp->ti.shape);
 	memset(&wp->gaz, 0, sizeof(wp->gaz));
 	wp->lexkey = 0;
 	if (wc->use_gaz)
@@ -1635,6 +1637,7 @@ word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerTo
 	e->lower = ti->lower;
 	e->shape = ti->shape;
 	e->mlower = ti->mlower;
+	e->mshape = ti->mshape;
 	key = history_key(ti, (unsigned char) s[tok->start]);
 	e->capital = key == 0 ? 0 : (key & HIST_CAPITAL) ? 2 : 1;
 }
@@ -1752,17 +1755,16 @@ word_cache(const NerModel *m, int domain)
 }
 
 /*
- * Whether e holds the word of token tok of s, whose word_hash is h: its
- * bytes compared in full, eight at a time (an entry's bytes are padded
- * with zeros).
+ * Whether e holds the word of token tok of s: its length, flags and bytes
+ * compared in full, eight at a time (an entry's bytes are padded with
+ * zeros; an empty entry's length is 0, which no token has).
  */
 static inline bool
-word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok,
-			 uint64 h)
+word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok)
 {
 	int			n = tok->end - tok->start;
 
-	if (e->hash != h || e->len != n || e->flags != tok->flags)
+	if (e->len != n || e->flags != tok->flags)
 		return false;
 	for (int i = 0; i < n; i += 8)
 	{
@@ -1776,14 +1778,13 @@ word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerTo
 }
 
 /*
- * Fills e, the slot of token tok of s whose word_hash is h (or the scratch
- * entry for a word too long to keep), with its word, from wp when the
- * caller prepared it, else prepared here.  T is wc->T, as tag_sentence_t
- * has it.
+ * Fills e, the slot of token tok of s (or the scratch entry for a word too
+ * long to keep), with its word, from wp when the caller prepared it, else
+ * prepared here.  T is wc->T, as tag_sentence_t has it.
  */
 static pg_attribute_always_inline void
 word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
-			 uint64 h, bool utf8, WordPrep *wp)
+			 bool utf8, WordPrep *wp)
 {
 	int			n = tok->end - tok->start;
 	WordPrep	own;
@@ -1799,13 +1800,12 @@ word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *
 		return;
 	}
 	/* empty while it is filled: an error in between leaves no half entry */
-	e->hash = 0;
+	e->len = 0;
 	word_fill_t(wc, T, e, s, tok, wp);
-	e->len = n;
 	e->flags = tok->flags;
 	memset(e->bytes, 0, WC_MAXLEN);
 	memcpy(e->bytes, s + tok->start, n);
-	e->hash = h;
+	e->len = n;
 }
 
 /*
@@ -1903,8 +1903,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist
 	for (int i = 0; i < n; i++)
 	{
 		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
-			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
-						  wc->hashes[i]);
+			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i]);
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
 	}
@@ -1917,10 +1916,10 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist
 		/* a word that matched above still does unless its slot was filled since */
 		for (int k = 0; hit && k < nfilled; k++)
 			hit = filled[k] != e;
-		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i])))
+		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i])))
 		{
 			keep_referenced(wc, e, i);
-			word_store_t(wc, T, e, s, &toks[i], wc->hashes[i], utf8,
+			word_store_t(wc, T, e, s, &toks[i], utf8,
 						 wc->prepared[i] ? &wc->prep[i] : NULL);
 			filled[nfilled++] = e;
 		}
@@ -1928,6 +1927,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;
 		wc->ti[i].mlower = e->mlower;
+		wc->ti[i].mshape = e->mshape;
 		wc->gaz[i] = e->gaz;
 		wc->keys[i] = e->capital == 0 ? 0 : e->capital == 1 ? HIST_KEY(e->lower) :
 			HIST_KEY(e->lower) | HIST_CAPITAL;
