@@ -1397,6 +1397,7 @@ typedef struct WordEntry
 	uint8		len;			/* 0: an empty slot */
 	uint8		flags;			/* NerToken's flags */
 	uint8		capital;		/* of history_key: 0 none, 1 lower, 2 capitalised */
+	uint8		stamp;			/* WordCache.stamp of the last sentence that read it */
 	char		bytes[WC_MAXLEN];
 	int32		sums[FLEXIBLE_ARRAY_MEMBER];	/* WC_NROLES * T */
 } WordEntry;
@@ -1453,11 +1454,14 @@ typedef struct WordCache
 	float	   *em;
 	const char *text_end;		/* of the text being tagged */
 	bool		avx2;			/* tag_sentence_avx2 runs on this CPU */
+	uint8		stamp;			/* of the sentence being tagged, one more each */
 	uint32		gaz_zero[2];	/* context_mixed's zero */
 } WordCache;
 
 /* Bytes of an entry of a model of T tags: whole cache lines. */
 #define WC_STRIDE(T) TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * (T))
+StaticAssertDecl(WC_STRIDE(NER_COMMON_T) == 256,
+				 "an entry of the default model is four cache lines");
 
 /* The slot of a word_hash h: its top bits. */
 #define WC_SLOT(wc, h) \
@@ -1885,8 +1889,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
 	const int32 *const *sums = wc->sums_of;
-	const WordEntry *filled[NER_MAX_SENTENCE];
-	int			nfilled = 0;
+	uint8		stamp = ++wc->stamp;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1911,18 +1914,23 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist
 	{
 		WordEntry  *e = toks[i].end - toks[i].start > WC_MAXLEN ? wc->scratch :
 			WC_SLOT(wc, wc->hashes[i]);
-		bool		hit = !wc->prepared[i];
+		/*
+		 * A word that matched above still does unless its slot was filled
+		 * since, which only a slot this sentence read can have been (or
+		 * one read 256 sentences ago: checked again, no harm); only the
+		 * tokens of such a slot need keep_referenced.
+		 */
+		bool		read = e->stamp == stamp;
 
-		/* a word that matched above still does unless its slot was filled since */
-		for (int k = 0; hit && k < nfilled; k++)
-			hit = filled[k] != e;
-		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i])))
+		if ((wc->prepared[i] || read) &&
+			(e == wc->scratch || !word_matches(wc, e, s, &toks[i])))
 		{
-			keep_referenced(wc, e, i);
+			if (read)
+				keep_referenced(wc, e, i);
 			word_store_t(wc, T, e, s, &toks[i], utf8,
 						 wc->prepared[i] ? &wc->prep[i] : NULL);
-			filled[nfilled++] = e;
 		}
+		e->stamp = stamp;
 		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;

@@ -324,6 +324,9 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 			last = cc;
 			continue;
 		}
+		/* most words end before a space or punctuation that joins nothing */
+		if (cc != CC_APOS && cc != CC_HYPHEN && p[n] != '.' && p[n] != ',' && p[n] != ':')
+			break;
 		if (n + clen < remain)
 		{
 			int			clen2;
