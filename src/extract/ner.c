@@ -1840,7 +1840,9 @@ keep_referenced(WordCache *wc, const WordEntry *e, int i)
  * The emission scores em[T] of one token: the sum of the np cached sums
  * part[] and of the nf weight rows of buckets f[], times qscale, as
  * float(double(sum) * qscale).  The sum is exact int32 arithmetic, so its
- * order does not matter; eight tags at a time, kept in registers.
+ * order does not matter; eight tags at a time, kept in registers.  With
+ * nine tags (the default model), the ninth is summed in the same pass as
+ * the first eight, from the same row and part addresses.
  */
 static pg_attribute_always_inline void
 token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const uint32 *f,
@@ -1848,6 +1850,34 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 {
 	int			c = 0;
 
+	if (T == 9)
+	{
+		v8si		acc,
+					x;
+		v8hi		row;
+		v8sf		out;
+		int32		acc8 = part[0][8];
+
+		memcpy(&acc, part[0], sizeof(acc));
+		for (int p = 1; p < np; p++)
+		{
+			memcpy(&x, part[p], sizeof(x));
+			acc += x;
+			acc8 += part[p][8];
+		}
+		for (int k = 0; k < nf; k++)
+		{
+			const int16 *r = w + (Size) f[k] * T;
+
+			memcpy(&row, r, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+			acc8 += r[8];
+		}
+		out = __builtin_convertvector(__builtin_convertvector(acc, v8df) * qscale, v8sf);
+		memcpy(em, &out, sizeof(out));
+		em[8] = (float) (acc8 * qscale);
+		return;
+	}
 	for (; c + 8 <= T; c += 8)
 	{
 		v8si		acc,
