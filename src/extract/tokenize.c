@@ -159,20 +159,70 @@ static const char *const abbreviations[] = {
 	"blvd", "rd", "e.g", "i.e", NULL
 };
 
-/* True when p[0..n) is a known abbreviation that keeps its period. */
+/*
+ * The abbreviations as numbers, sorted: the bytes of one (at most 7, none
+ * 0) in a zeroed uint64, as memcpy puts them.  Filled by ascii_class_init.
+ */
+static uint64 abbreviation_codes[lengthof(abbreviations) - 1];
+
+/* Number of the n (< 8) bytes at p, lower-cased (ASCII), as abbreviation_codes. */
+static inline uint64
+abbreviation_code(const char *p, int n)
+{
+	char		buf[8] = {0};
+	uint64		code;
+
+	for (int i = 0; i < n; i++)
+		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
+	memcpy(&code, buf, sizeof(code));
+	return code;
+}
+
+/* qsort comparator of uint64. */
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Fills abbreviation_codes, with ascii_class_init. */
+static void
+abbreviations_init(void)
+{
+	for (int i = 0; i < lengthof(abbreviation_codes); i++)
+		abbreviation_codes[i] = abbreviation_code(abbreviations[i], strlen(abbreviations[i]));
+	qsort(abbreviation_codes, lengthof(abbreviation_codes), sizeof(uint64), uint64_cmp);
+}
+
+/*
+ * True when p[0..n) is a known abbreviation that keeps its period: a
+ * binary search of its number (a text has no zero byte, so equal numbers
+ * are equal words).
+ */
 static bool
 is_abbreviation(const char *p, int n)
 {
-	char		buf[8];
+	uint64		code;
+	int			lo = 0,
+				hi = lengthof(abbreviation_codes) - 1;
 
-	if (n >= (int) sizeof(buf))
+	if (n >= 8)
 		return false;
-	for (int i = 0; i < n; i++)
-		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
-	buf[n] = '\0';
-	for (const char *const *a = abbreviations; *a; a++)
-		if ((*a)[0] == buf[0] && strcmp(*a, buf) == 0)
+	code = abbreviation_code(p, n);
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (abbreviation_codes[mid] == code)
 			return true;
+		if (abbreviation_codes[mid] < code)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return false;
 }
 
@@ -186,7 +236,10 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	tz->next_starts_sentence = true;
 	if (!ascii_class_done)
+	{
+		abbreviations_init();
 		ascii_class_init();
+	}
 	tz->have_pending = false;
 	tz->next_at = -1;
 }
@@ -596,14 +649,12 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 }
 
 /* Reads the gazetteer files once per backend; a failed read is retried later. */
-static const GazTable *
-gaz_get_table(void)
+static pg_noinline const GazTable *
+gaz_load_table(void)
 {
 	MemoryContext cxt;
 	GazTable   *g;
 
-	if (gazetteer != NULL)
-		return gazetteer;
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml gazetteer", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
@@ -624,6 +675,13 @@ gaz_get_table(void)
 	PG_END_TRY();
 	gazetteer = g;
 	return g;
+}
+
+/* The gazetteer, read at the first call: inline, every token asks. */
+static inline const GazTable *
+gaz_get_table(void)
+{
+	return likely(gazetteer != NULL) ? gazetteer : gaz_load_table();
 }
 
 /* ---- the word lexicon ---- */
@@ -686,14 +744,12 @@ lex_value(const char *p)
 }
 
 /* Reads gazetteer/lexicon.txt once per backend; a failed read is retried later. */
-static const LexTable *
-lex_get_table(void)
+static pg_noinline const LexTable *
+lex_load_table(void)
 {
 	MemoryContext cxt;
 	LexTable   *t;
 
-	if (lexicon != NULL)
-		return lexicon;
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml lexicon", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
@@ -740,6 +796,13 @@ lex_get_table(void)
 	PG_END_TRY();
 	lexicon = t;
 	return t;
+}
+
+/* The lexicon, read at the first call: inline, every new word asks. */
+static inline const LexTable *
+lex_get_table(void)
+{
+	return likely(lexicon != NULL) ? lexicon : lex_load_table();
 }
 
 /* The value of a key in the lexicon, 0 when absent. */
