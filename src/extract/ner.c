@@ -1567,8 +1567,8 @@ role_sums_all_t(const WordCache *wc, int T, bool v2, const uint32 *f, int32 *sum
 /*
  * Prefetches the weight rows of a word's features f[template], of every
  * role: those of templates that need no lexicon (the first nv1 of each
- * role), or the lexicon's (the rest, up to nv2).  Each role spelt out, so
- * that the loops have constant bounds and unroll.
+ * role), or the lexicon's (the rest, up to nv2).  wc_roles is constant and
+ * so are the loops' bounds: the compiler unrolls them.
  */
 static pg_attribute_always_inline void
 role_prefetch_t(const WordCache *wc, int T, bool lex, const uint32 *f)

@@ -161,7 +161,7 @@ static const char *const abbreviations[] = {
 
 /*
  * The abbreviations as numbers, sorted: the bytes of one (at most 7, none
- * 0) in a zeroed uint64, as memcpy puts them.  Filled by ascii_class_init.
+ * 0) in a zeroed uint64, as memcpy puts them.  Filled by abbreviations_init.
  */
 static uint64 abbreviation_codes[lengthof(abbreviations) - 1];
 
@@ -188,7 +188,7 @@ uint64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* Fills abbreviation_codes, with ascii_class_init. */
+/* Fills abbreviation_codes, once per backend with ascii_class_init. */
 static void
 abbreviations_init(void)
 {
@@ -917,8 +917,9 @@ ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 
 /*
  * ner_gazetteer_word_hash of a word from h, its ner_hash_lower from
- * NER_GAZ_HASH_INIT (phrase_step of the word alone, but for its last bit),
- * for a caller that hashes the word's bytes for more than this.
+ * NER_GAZ_HASH_INIT (what phrase_step gives for the word alone, before its
+ * lowest bit is set), for a caller that hashes the word's bytes for more
+ * than this.
  */
 void
 ner_gazetteer_word_of_hash(uint64 h, NerGazWord *gw)
@@ -988,9 +989,10 @@ ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord
 			t = gaz_get(g, h);
 		}
 		/*
-		 * hits[i] is set whole here, its inside bits from the phrases
-		 * before it included, as ever (the features of models trained
-		 * depend on it); most words are no phrase and start none.
+		 * hits[i] is set whole here, which drops the inside bits that the
+		 * phrases before it gave it, as it always has: the features of
+		 * the models trained depend on that.  Most words are no phrase
+		 * and start none.
 		 */
 		if (t == 0)
 		{
