@@ -48,6 +48,7 @@
 /* GCC and clang compile a function for AVX2 and tell whether the CPU has it */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NER_AVX2
+#include <immintrin.h>
 #endif
 
 #include "access/htup_details.h"
@@ -61,6 +62,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -124,6 +126,7 @@ typedef struct TokInfo
 	uint8		gaz_inside;
 	uint32		lex;			/* ner_lexicon_lookup */
 	uint64		mlower;			/* ner_mix64(lower): tagging's context_mixed */
+	uint64		mshape;			/* ner_mix64(shape): the same */
 } TokInfo;
 
 /* FNV-1a without lower-casing: the word as written is a feature of its own. */
@@ -179,16 +182,57 @@ token_shape(const char *p, int n, bool utf8, int *nchars)
 	return hash_raw(shape, len, NER_HASH_INIT);
 }
 
-/* Hashes of one token that its own and its neighbours' features are made of. */
-static void
-token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti)
+/*
+ * Hashes of one token that its own and its neighbours' features are made
+ * of; with gaz, also the ner_hash_lower from NER_GAZ_HASH_INIT that the
+ * gazetteer keys the word by.  The lower-cased, raw and gazetteer hashes,
+ * and the shape of an ASCII word, are one pass over the bytes, the same as
+ * ner_hash_lower, hash_raw and token_shape (which a word with other bytes
+ * still takes).
+ */
+static pg_attribute_always_inline void
+token_info(const char *s, const NerToken *tok, bool utf8, TokInfo *ti, uint64 *gaz)
 {
 	const char *p = s + tok->start;
 	int			n = tok->end - tok->start;
+	const char *ascii = shape_ascii();
+	uint64		lower = NER_HASH_INIT,
+				raw = NER_HASH_INIT,
+				g = NER_GAZ_HASH_INIT,
+				shape = NER_HASH_INIT;
+	int			symbols = 0;	/* of the shape, at most 12 */
+	char		last = 0;
+	bool		all_ascii = true;
 
-	ti->lower = ner_hash_lower(p, n, NER_HASH_INIT);
-	ti->raw = hash_raw(p, n, NER_HASH_INIT);
-	ti->shape = token_shape(p, n, utf8, &ti->nchars);
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+		unsigned char lc = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+
+		lower = (lower ^ lc) * NER_FNV_PRIME;
+		raw = (raw ^ c) * NER_FNV_PRIME;
+		if (gaz)
+			g = (g ^ lc) * NER_FNV_PRIME;
+		if (c >= 0x80)
+			all_ascii = false;
+		else if (symbols < 12 && (symbols == 0 || ascii[c] != last))
+		{
+			last = ascii[c];
+			shape = (shape ^ (unsigned char) last) * NER_FNV_PRIME;
+			symbols++;
+		}
+	}
+	ti->lower = lower;
+	ti->raw = raw;
+	if (gaz)
+		*gaz = g;
+	if (all_ascii)
+	{
+		ti->shape = shape;
+		ti->nchars = n;
+	}
+	else
+		ti->shape = token_shape(p, n, utf8, &ti->nchars);
 	for (int k = 0; k < 3; k++)
 		ti->pre[k] = ner_hash_lower(p, Min(n, k + 1), NER_HASH_INIT + k + 1);
 	for (int k = 0; k < 4; k++)
@@ -213,8 +257,8 @@ boundary_info(bool end)
 		bos.lower = bos.raw = bos.shape = ner_hash_lower("<s>", 3, 7);
 		eos = bos;
 		eos.lower = eos.raw = eos.shape = ner_hash_lower("</s>", 4, 7);
-		bos.mlower = ner_mix64(bos.lower);
-		eos.mlower = ner_mix64(eos.lower);
+		bos.mlower = bos.mshape = ner_mix64(bos.lower);
+		eos.mlower = eos.mshape = ner_mix64(eos.lower);
 		done = true;
 	}
 	return end ? &eos : &bos;
@@ -311,8 +355,8 @@ context_features(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n
 
 /*
  * context_features as tagging computes them: pair(a, b) is ner_mix64(a) ^ b,
- * and the word cache keeps ner_mix64 of each word's lower-cased hash
- * (TokInfo.mlower), so three of its mixes are looked up; zero holds
+ * and the word cache keeps ner_mix64 of each word's lower-cased hash and
+ * shape (TokInfo.mlower, mshape), so five of its mixes are looked up; zero holds
  * templates 21 and 22 of no gazetteer hit, the usual case.  The same
  * buckets as context_features.
  */
@@ -323,13 +367,13 @@ context_mixed(int bits, const TokInfo *w, const TokInfo *p1, const TokInfo *n1,
 	int			g21 = w->gaz_begin * 256 + w->gaz_inside;
 	int			g22 = p1->gaz_inside * 256 + n1->gaz_inside;
 
-	out[0] = bucket(bits, 10, pair(pair(p1->shape, w->shape), n1->shape));
+	out[0] = bucket(bits, 10, pair(p1->mshape ^ w->shape, n1->shape));
 	out[1] = bucket(bits, 11, p1->mlower ^ w->lower);
 	out[2] = bucket(bits, 12, w->mlower ^ n1->lower);
 	out[3] = g21 == 0 ? zero[0] : bucket(bits, 21, g21);
 	out[4] = g22 == 0 ? zero[1] : bucket(bits, 22, g22);
 	out[5] = bucket(bits, 23, p1->mlower ^ w->shape);
-	out[6] = bucket(bits, 24, pair(w->shape, n1->lower));
+	out[6] = bucket(bits, 24, w->mshape ^ n1->lower);
 }
 
 /* The history key of a token (see History): its lower-cased word and capitalisation. */
@@ -355,7 +399,7 @@ sentence_features(int bits, int nfeat, bool use_gaz, const char *s,
 	bool		v2 = nfeat > NER_NFEAT_V1;
 
 	for (int i = 0; i < n; i++)
-		token_info(s, &toks[i], utf8, &ti[i]);
+		token_info(s, &toks[i], utf8, &ti[i], NULL);
 	if (use_gaz)
 	{
 		NerGazHit  *hits = palloc(sizeof(NerGazHit) * n);
@@ -617,14 +661,57 @@ history_add(History *h, const uint64 *keys, const uint8 *tags, int n)
  * One pass over the bytes, no tokenizing.
  */
 #define NER_PROSE_MIN 100
-/* The bytes text_domain looks at, as bits of c (c < 64) and c - 64 */
-#define NER_DOMAIN_LOW ((UINT64CONST(1) << '#') | (UINT64CONST(1) << '.') | \
-						(UINT64CONST(1) << '!') | (UINT64CONST(1) << '?'))
-#define NER_DOMAIN_HIGH ((UINT64CONST(1) << ('@' - 64)) | (UINT64CONST(1) << ('h' - 64)) | \
-						 (UINT64CONST(1) << ('w' - 64)))
+
+/*
+ * Whether s[i - n + 1 .. i] (n bytes ending at i) is word, at the start of
+ * the text or after a space.
+ */
+static inline bool
+domain_word_before(const char *s, int i, const char *word, int n)
+{
+	int			from = i - n + 1;
+
+	return from >= 0 && memcmp(s + from, word, n) == 0 &&
+		(from == 0 || isspace((unsigned char) s[from - 1]));
+}
+
+/*
+ * What the byte s[i] of s[0..len), one of @ # . ! ? :, says of the text's
+ * domain: true for a mention, hashtag or URL (the text is social media),
+ * else it may count a sentence end.  A URL is found at its ':' or '.' (the
+ * "://" of http:// and https://, the dot of www.), not at its 'h' or 'w',
+ * which most words have: the same URLs, found at fewer bytes.
+ */
+static inline bool
+domain_byte(const char *s, int len, int i, int *ends)
+{
+	char		c = s[i];
+
+	switch (c)
+	{
+		case '@':
+		case '#':
+			return (i == 0 || isspace((unsigned char) s[i - 1])) && i + 1 < len &&
+				isalnum((unsigned char) s[i + 1]);
+		case ':':
+			return len - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/' &&
+				(domain_word_before(s, i - 1, "http", 4) ||
+				 domain_word_before(s, i - 1, "https", 5));
+		case '.':
+			if (domain_word_before(s, i - 1, "www", 3))
+				return true;
+			/* FALLTHROUGH */
+		case '!':
+		case '?':
+			if (i + 1 == len || isspace((unsigned char) s[i + 1]))
+				(*ends)++;
+			return false;
+	}
+	return false;
+}
 
 #ifdef __SSE2__
-/* Bit k set where p[k] is one of @ # h w . ! ? (k < 16). */
+/* Bit k set where p[k] is one of @ # : . ! ? (k < 16). */
 static inline int
 domain_bytes16(const char *p)
 {
@@ -632,8 +719,7 @@ domain_bytes16(const char *p)
 	__m128i		m;
 
 	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('h')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('w')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('!')));
 	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
@@ -641,47 +727,40 @@ domain_bytes16(const char *p)
 }
 #endif
 
+/*
+ * The domain of a text, for models trained with the option "domains": 0
+ * (edited prose) for a text of at least NER_PROSE_MIN bytes with two
+ * sentence ends or more and no @mention, #hashtag or URL, else 1 (short or
+ * social-media text).  Tweets and articles capitalise and punctuate
+ * differently, so such a model keeps one weight table for each (see train).
+ * One pass over the bytes, no tokenizing: with SSE2 sixteen bytes a step,
+ * visiting only those of interest (blocks wholly inside the text, so no
+ * byte past its end is read), then the last few one by one.
+ */
 static int
 text_domain(const char *s, int len)
 {
 	int			ends = 0;
-	int			scalar_to = 0;	/* bytes before it are tested one by one */
+	int			i = 0;
 
 	if (len < NER_PROSE_MIN)
 		return 1;
-	for (int i = 0; i < len; i++)
-	{
-		char		c;
-		bool		after_space;
-
 #ifdef __SSE2__
-		/* sixteen bytes none of interest a step, then a block of one or more */
-		if (i >= scalar_to)
+	for (; len - i >= 16; i += 16)
+	{
+		int			mask = domain_bytes16(s + i);
+
+		while (mask != 0)
 		{
-			while (len - i >= 16 && domain_bytes16(s + i) == 0)
-				i += 16;
-			if (i >= len)
-				break;
-			scalar_to = i + 16;
+			if (domain_byte(s, len, i + pg_rightmost_one_pos32(mask), &ends))
+				return 1;
+			mask &= mask - 1;
 		}
-#endif
-		c = s[i];
-		/* most bytes are none of @ # h w . ! ?: one test */
-		if ((unsigned char) c >= 0x80 ||
-			!((c < 64 ? NER_DOMAIN_LOW : NER_DOMAIN_HIGH) & (UINT64CONST(1) << (c & 63))))
-			continue;
-		after_space = i == 0 || isspace((unsigned char) s[i - 1]);
-		if ((c == '@' || c == '#') && after_space && i + 1 < len &&
-			isalnum((unsigned char) s[i + 1]))
-			return 1;
-		if ((c == 'h' || c == 'w') && after_space &&
-			((len - i >= 7 && strncmp(s + i, "http://", 7) == 0) ||
-			 (len - i >= 8 && strncmp(s + i, "https://", 8) == 0) ||
-			 (len - i >= 4 && strncmp(s + i, "www.", 4) == 0)))
-			return 1;
-		if ((c == '.' || c == '!' || c == '?') && (i + 1 == len || isspace((unsigned char) s[i + 1])))
-			ends++;
 	}
+#endif
+	for (; i < len; i++)
+		if (domain_byte(s, len, i, &ends))
+			return 1;
 	return ends >= 2 ? 0 : 1;
 }
 
@@ -811,6 +890,45 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
 }
 #endif
 
+#ifdef NER_AVX2
+/* viterbi_step for eight tags (AVX): the same operations, lane by lane. */
+__attribute__((target("avx2")))
+static pg_attribute_always_inline void
+viterbi_step8(float d, const float *row, int p, __m256 *score, __m256 *from)
+{
+	__m256		v = _mm256_add_ps(_mm256_set1_ps(d), _mm256_loadu_ps(row));
+	__m256		take = _mm256_cmp_ps(v, *score, _CMP_GT_OQ);
+
+	*score = _mm256_max_ps(v, *score);
+	*from = _mm256_max_ps(*from, _mm256_and_ps(take, _mm256_set1_ps((float) p)));
+}
+
+/*
+ * viterbi_t's step for the eight tags c..c+7 at once, from the previous
+ * tags lo..hi of scores dp, into delta's and back's row: the same scores
+ * and back pointers as two groups of four.  Only tag_sentence_avx2's copy
+ * of viterbi_t calls it.
+ */
+__attribute__((target("avx2")))
+static inline void
+viterbi_group8(const float *vt, int T, int cols, int c, int lo, int hi, const float *dp,
+			   const float *em, float *delta, int32 *back)
+{
+	__m256		score = _mm256_set1_ps(-INFINITY);
+	__m256		from = _mm256_setzero_ps();
+
+	/* all of p, in a loop the compiler unrolls, or a few */
+	if (lo == 0 && hi == T - 1)
+		for (int p = 0; p < T; p++)
+			viterbi_step8(dp[p], vt + p * cols + c, p, &score, &from);
+	else
+		for (int p = lo; p <= hi; p++)
+			viterbi_step8(dp[p], vt + p * cols + c, p, &score, &from);
+	_mm256_storeu_ps(delta + c, _mm256_add_ps(score, _mm256_loadu_ps(em + c)));
+	_mm256_storeu_si256((__m256i *) (back + c), _mm256_cvttps_epi32(from));
+}
+#endif
+
 /*
  * viterbi() with T known to the compiler where the caller's is constant.
  * For each tag t, the best previous tag p is the first of the highest
@@ -823,7 +941,7 @@ viterbi_step(float d, const float *row, int p, __m128 *score, __m128 *from)
  * taken (0 elsewhere), as floats.
  */
 static pg_attribute_always_inline void
-viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
+viterbi_t(const float *vt, int T, bool avx2, const float *em, int n, uint8 *tags)
 {
 	const int	cols = VT_COLS(T);
 	const float *range = vt + (T + 1) * cols;
@@ -844,24 +962,48 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 	for (int i = 1; i < n; i++)
 	{
 		const float *dp = delta + (i - 1) * cols;
+#ifndef __SSE2__
 		float		bv[VT_MAX_COLS];
+#endif
 
 		for (int c = 0; c < cols; c += 4)
 		{
 			int			lo = first[c / 4];
 			int			hi = last[c / 4];
+
 #ifdef __SSE2__
 			__m128		score = _mm_set1_ps(-INFINITY);
 			__m128		from = _mm_setzero_ps();
 
-			/* all of p, in a loop the compiler unrolls, or a few */
+#ifdef NER_AVX2
+			/* eight tags a step: the union of two groups' ranges */
+			if (avx2 && c + 8 <= cols)
+			{
+				viterbi_group8(vt, T, cols, c, Min(lo, first[c / 4 + 1]),
+							   Max(hi, last[c / 4 + 1]), dp, em + i * T,
+							   delta + i * cols, back + i * cols);
+				c += 4;
+				continue;
+			}
+#endif
+			/*
+			 * all of p, in a loop the compiler unrolls, or B-X and I-X
+			 * alone (a group of I tags), or a few
+			 */
 			if (lo == 0 && hi == T - 1)
 				for (int p = 0; p < T; p++)
 					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
+			else if (hi == lo + 1)
+			{
+				viterbi_step(dp[lo], vt + lo * cols + c, lo, &score, &from);
+				viterbi_step(dp[hi], vt + hi * cols + c, hi, &score, &from);
+			}
 			else
 				for (int p = lo; p <= hi; p++)
 					viterbi_step(dp[p], vt + p * cols + c, p, &score, &from);
-			_mm_storeu_ps(bv + c, score);
+			/* the padding columns get -infinity plus what follows em's row */
+			_mm_storeu_ps(delta + i * cols + c,
+						  _mm_add_ps(score, _mm_loadu_ps(em + i * T + c)));
 			_mm_storeu_si128((__m128i *) (back + i * cols + c), _mm_cvttps_epi32(from));
 #else
 			v4sf		score = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
@@ -883,8 +1025,10 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 			memcpy(back + i * cols + c, &from, sizeof(from));
 #endif
 		}
+#ifndef __SSE2__
 		for (int t = 0; t < T; t++)
 			delta[i * cols + t] = bv[t] + em[i * T + t];
+#endif
 	}
 	for (int t = 1; t < T; t++)
 		if (delta[(n - 1) * cols + t] > delta[(n - 1) * cols + best])
@@ -899,15 +1043,17 @@ viterbi_t(const float *vt, int T, const float *em, int n, uint8 *tags)
 
 /*
  * Viterbi over emissions em[n * T] with the transitions of viterbi_table
- * vt (the BIO constraint included); the best tags into tags[n].
+ * vt (the BIO constraint included); the best tags into tags[n].  With SSE
+ * em is read four floats at a time, so up to three floats past em[n * T]
+ * must be readable (their values do not matter).
  */
 static void
 viterbi(const float *vt, int T, const float *em, int n, uint8 *tags)
 {
 	if (T == NER_COMMON_T)
-		viterbi_t(vt, NER_COMMON_T, em, n, tags);
+		viterbi_t(vt, NER_COMMON_T, false, em, n, tags);
 	else
-		viterbi_t(vt, T, em, n, tags);
+		viterbi_t(vt, T, false, em, n, tags);
 }
 
 /* ---- the model value ---- */
@@ -1243,14 +1389,15 @@ static const struct
 /* A cached word: its key, what the context features need, its sums. */
 typedef struct WordEntry
 {
-	uint64		hash;			/* word_hash; 0: an empty slot */
-	uint64		lower;			/* TokInfo's lower and shape */
+	uint64		lower;			/* TokInfo's lower, shape and their mixes */
 	uint64		shape;
-	uint64		mlower;			/* ner_mix64(lower) */
+	uint64		mlower;
+	uint64		mshape;
 	NerGazWord	gaz;			/* the word alone in the gazetteer */
-	uint8		len;
+	uint8		len;			/* 0: an empty slot */
 	uint8		flags;			/* NerToken's flags */
 	uint8		capital;		/* of history_key: 0 none, 1 lower, 2 capitalised */
+	uint8		stamp;			/* WordCache.stamp of the last sentence that read it */
 	char		bytes[WC_MAXLEN];
 	int32		sums[FLEXIBLE_ARRAY_MEMBER];	/* WC_NROLES * T */
 } WordEntry;
@@ -1307,8 +1454,14 @@ typedef struct WordCache
 	float	   *em;
 	const char *text_end;		/* of the text being tagged */
 	bool		avx2;			/* tag_sentence_avx2 runs on this CPU */
+	uint8		stamp;			/* of the sentence being tagged, one more each */
 	uint32		gaz_zero[2];	/* context_mixed's zero */
 } WordCache;
+
+/* Bytes of an entry of a model of T tags: whole cache lines. */
+#define WC_STRIDE(T) TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * (T))
+StaticAssertDecl(WC_STRIDE(NER_COMMON_T) == 256,
+				 "an entry of the default model is four cache lines");
 
 /* The slot of a word_hash h: its top bits. */
 #define WC_SLOT(wc, h) \
@@ -1354,13 +1507,14 @@ word_hash(const char *p, int n, int flags, const char *end)
 }
 
 /*
- * role_sums with T known to the compiler where the caller's is constant:
- * eight tags at a time in registers, then the rest.
+ * role_sums with T and v2 known to the compiler where the caller's are
+ * constant (so the loops over the role's templates unroll): eight tags at
+ * a time in registers, then the rest.
  */
 static pg_attribute_always_inline void
-role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *out)
+role_sums_t(const WordCache *wc, int T, bool v2, WordRole role, const uint32 *f, int32 *out)
 {
-	int			nt = wc->v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
+	int			nt = v2 ? wc_roles[role].nv2 : wc_roles[role].nv1;
 	const uint8 *tpl = wc_roles[role].templates;
 	int			c = 0;
 
@@ -1390,36 +1544,69 @@ role_sums_t(const WordCache *wc, int T, WordRole role, const uint32 *f, int32 *o
 static void
 role_sums(const WordCache *wc, WordRole role, const uint32 *f, int32 *out)
 {
-	if (wc->T == NER_COMMON_T)
-		role_sums_t(wc, NER_COMMON_T, role, f, out);
+	if (wc->T == NER_COMMON_T && wc->v2)
+		role_sums_t(wc, NER_COMMON_T, true, role, f, out);
 	else
-		role_sums_t(wc, wc->T, role, f, out);
+		role_sums_t(wc, wc->T, wc->v2, role, f, out);
+}
+
+/*
+ * The sums of every role of a word into sums[WC_NROLES * T], each role
+ * spelt out so that its templates are known where T and v2 are.
+ */
+static pg_attribute_always_inline void
+role_sums_all_t(const WordCache *wc, int T, bool v2, const uint32 *f, int32 *sums)
+{
+	role_sums_t(wc, T, v2, WC_OWN, f, sums + WC_OWN * T);
+	role_sums_t(wc, T, v2, WC_AS_P1, f, sums + WC_AS_P1 * T);
+	role_sums_t(wc, T, v2, WC_AS_N1, f, sums + WC_AS_N1 * T);
+	role_sums_t(wc, T, v2, WC_AS_P2, f, sums + WC_AS_P2 * T);
+	role_sums_t(wc, T, v2, WC_AS_N2, f, sums + WC_AS_N2 * T);
+}
+
+/*
+ * Prefetches the weight rows of a word's features f[template], of every
+ * role: those of templates that need no lexicon (the first nv1 of each
+ * role), or the lexicon's (the rest, up to nv2).  wc_roles is constant and
+ * so are the loops' bounds: the compiler unrolls them.
+ */
+static pg_attribute_always_inline void
+role_prefetch_t(const WordCache *wc, int T, bool lex, const uint32 *f)
+{
+	for (int r = WC_OWN; r <= WC_AS_N2; r++)
+	{
+		int			from = lex ? wc_roles[r].nv1 : 0;
+		int			to = lex ? wc_roles[r].nv2 : wc_roles[r].nv1;
+
+		for (int k = from; k < to; k++)
+			__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * T);
+	}
 }
 
 /* Prepares wp for the word of token tok of s (word_fill_t finishes it). */
 static void
 word_prepare(const WordCache *wc, const char *s, const NerToken *tok, bool utf8, WordPrep *wp)
 {
-	const char *p = s + tok->start;
-	int			n = tok->end - tok->start;
+	uint64		gh;
 
-	token_info(s, tok, utf8, &wp->ti);
+	token_info(s, tok, utf8, &wp->ti, &gh);
+	/* the lexicon's key of a word is its mixed lower-cased hash */
+	wp->ti.mlower = ner_mix64(wp->ti.lower);
+	wp->ti.mshape = ner_mix64(wp->ti.shape);
 	memset(&wp->gaz, 0, sizeof(wp->gaz));
 	wp->lexkey = 0;
 	if (wc->use_gaz)
 	{
-		ner_gazetteer_word_hash(p, n, &wp->gaz);
+		ner_gazetteer_word_of_hash(gh, &wp->gaz);
 		if (wc->v2)
-			wp->lexkey = ner_lexicon_key(p, n);
+			wp->lexkey = ner_lexicon_key_of_mixed(wp->ti.mlower);
 	}
 	word_features(wc->bits, false, &wp->ti, wp->f);
 	neighbour_features(wc->bits, false, &wp->ti, 0, wp->f);
 	neighbour_features(wc->bits, false, &wp->ti, 1, wp->f);
 	wp->f[6] = bucket(wc->bits, 6, wp->ti.lower);
 	wp->f[7] = bucket(wc->bits, 7, wp->ti.lower);
-	for (int r = 0; r < WC_NROLES; r++)
-		for (int k = 0; k < wc_roles[r].nv1; k++)
-			__builtin_prefetch(wc->w + (Size) wp->f[wc_roles[r].templates[k]] * wc->T);
+	role_prefetch_t(wc, wc->T, false, wp->f);
 }
 
 /*
@@ -1446,15 +1633,15 @@ word_fill_t(const WordCache *wc, int T, WordEntry *e, const char *s, const NerTo
 		word_lex_features(wc->bits, ti, f);
 		neighbour_lex_features(wc->bits, ti, 0, f);
 		neighbour_lex_features(wc->bits, ti, 1, f);
-		for (int r = 0; r < WC_NROLES; r++)
-			for (int k = wc_roles[r].nv1; k < wc_roles[r].nv2; k++)
-				__builtin_prefetch(wc->w + (Size) f[wc_roles[r].templates[k]] * wc->T);
+		role_prefetch_t(wc, T, true, f);
+		role_sums_all_t(wc, T, true, f, e->sums);
 	}
-	for (int r = 0; r < WC_NROLES; r++)
-		role_sums_t(wc, T, r, f, e->sums + r * T);
+	else
+		role_sums_all_t(wc, T, false, f, e->sums);
 	e->lower = ti->lower;
 	e->shape = ti->shape;
-	e->mlower = ner_mix64(ti->lower);
+	e->mlower = ti->mlower;
+	e->mshape = ti->mshape;
 	key = history_key(ti, (unsigned char) s[tok->start]);
 	e->capital = key == 0 ? 0 : (key & HIST_CAPITAL) ? 2 : 1;
 }
@@ -1529,7 +1716,7 @@ word_cache(const NerModel *m, int domain)
 	wc->v2 = m->nfeat > NER_NFEAT_V1;
 	wc->use_gaz = (m->flags & NER_FLAG_GAZETTEER) != 0;
 	wc->w = m->qweights + ((Size) domain << m->bits) * T;
-	wc->stride = TYPEALIGN(64, offsetof(WordEntry, sums) + sizeof(int32) * WC_NROLES * T);
+	wc->stride = WC_STRIDE(T);
 	wc->slot_bits = WC_MAX_SLOT_BITS;
 	while (wc->slot_bits > WC_MIN_SLOT_BITS && (wc->stride << wc->slot_bits) > WC_MAX_BYTES)
 		wc->slot_bits--;
@@ -1559,7 +1746,8 @@ word_cache(const NerModel *m, int domain)
 	wc->hist_low = palloc(sizeof(int) * NER_MAX_SENTENCE);
 	wc->sums_of = palloc(sizeof(int32 *) * NER_MAX_SENTENCE);
 	wc->kept = palloc(sizeof(int32) * NER_MAX_SENTENCE * WC_NROLES * T);
-	wc->em = palloc(sizeof(float) * NER_MAX_SENTENCE * T);
+	/* Viterbi reads em in groups of four, past a sentence's last T */
+	wc->em = palloc0(sizeof(float) * (NER_MAX_SENTENCE * T + 4));
 	wc->gaz_zero[0] = bucket(wc->bits, 21, 0);
 	wc->gaz_zero[1] = bucket(wc->bits, 22, 0);
 #ifdef NER_AVX2
@@ -1571,17 +1759,16 @@ word_cache(const NerModel *m, int domain)
 }
 
 /*
- * Whether e holds the word of token tok of s, whose word_hash is h: its
- * bytes compared in full, eight at a time (an entry's bytes are padded
- * with zeros).
+ * Whether e holds the word of token tok of s: its length, flags and bytes
+ * compared in full, eight at a time (an entry's bytes are padded with
+ * zeros; an empty entry's length is 0, which no token has).
  */
 static inline bool
-word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok,
-			 uint64 h)
+word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerToken *tok)
 {
 	int			n = tok->end - tok->start;
 
-	if (e->hash != h || e->len != n || e->flags != tok->flags)
+	if (e->len != n || e->flags != tok->flags)
 		return false;
 	for (int i = 0; i < n; i += 8)
 	{
@@ -1595,14 +1782,13 @@ word_matches(const WordCache *wc, const WordEntry *e, const char *s, const NerTo
 }
 
 /*
- * Fills e, the slot of token tok of s whose word_hash is h (or the scratch
- * entry for a word too long to keep), with its word, from wp when the
- * caller prepared it, else prepared here.  T is wc->T, as tag_sentence_t
- * has it.
+ * Fills e, the slot of token tok of s (or the scratch entry for a word too
+ * long to keep), with its word, from wp when the caller prepared it, else
+ * prepared here.  T is wc->T, as tag_sentence_t has it.
  */
 static pg_attribute_always_inline void
 word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *tok,
-			 uint64 h, bool utf8, WordPrep *wp)
+			 bool utf8, WordPrep *wp)
 {
 	int			n = tok->end - tok->start;
 	WordPrep	own;
@@ -1618,13 +1804,12 @@ word_store_t(WordCache *wc, int T, WordEntry *e, const char *s, const NerToken *
 		return;
 	}
 	/* empty while it is filled: an error in between leaves no half entry */
-	e->hash = 0;
+	e->len = 0;
 	word_fill_t(wc, T, e, s, tok, wp);
-	e->len = n;
 	e->flags = tok->flags;
 	memset(e->bytes, 0, WC_MAXLEN);
 	memcpy(e->bytes, s + tok->start, n);
-	e->hash = h;
+	e->len = n;
 }
 
 /*
@@ -1655,7 +1840,9 @@ keep_referenced(WordCache *wc, const WordEntry *e, int i)
  * The emission scores em[T] of one token: the sum of the np cached sums
  * part[] and of the nf weight rows of buckets f[], times qscale, as
  * float(double(sum) * qscale).  The sum is exact int32 arithmetic, so its
- * order does not matter; eight tags at a time, kept in registers.
+ * order does not matter; eight tags at a time, kept in registers.  With
+ * nine tags (the default model), the ninth is summed in the same pass as
+ * the first eight, from the same row and part addresses.
  */
 static pg_attribute_always_inline void
 token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const uint32 *f,
@@ -1663,6 +1850,34 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 {
 	int			c = 0;
 
+	if (T == 9)
+	{
+		v8si		acc,
+					x;
+		v8hi		row;
+		v8sf		out;
+		int32		acc8 = part[0][8];
+
+		memcpy(&acc, part[0], sizeof(acc));
+		for (int p = 1; p < np; p++)
+		{
+			memcpy(&x, part[p], sizeof(x));
+			acc += x;
+			acc8 += part[p][8];
+		}
+		for (int k = 0; k < nf; k++)
+		{
+			const int16 *r = w + (Size) f[k] * T;
+
+			memcpy(&row, r, sizeof(row));
+			acc += __builtin_convertvector(row, v8si);
+			acc8 += r[8];
+		}
+		out = __builtin_convertvector(__builtin_convertvector(acc, v8df) * qscale, v8sf);
+		memcpy(em, &out, sizeof(out));
+		em[8] = (float) (acc8 * qscale);
+		return;
+	}
 	for (; c + 8 <= T; c += 8)
 	{
 		v8si		acc,
@@ -1698,14 +1913,13 @@ token_scores_t(int T, const int32 *const *part, int np, const int16 *w, const ui
 
 /* tag_sentence with T known to the compiler where the caller's is constant. */
 static pg_attribute_always_inline void
-tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const char *s,
+tag_sentence_t(const NerModel *m, WordCache *wc, int T, bool avx2, History *hist, const char *s,
 			   const NerToken *toks, int n, uint8 *tags)
 {
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 	int			nf = WC_NCONTEXT + (hist && wc->hist_first == NULL ? NER_NHIST : 0);
 	const int32 *const *sums = wc->sums_of;
-	const WordEntry *filled[NER_MAX_SENTENCE];
-	int			nfilled = 0;
+	uint8		stamp = ++wc->stamp;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1714,15 +1928,15 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 
 		wc->hashes[i] = word_hash(s + toks[i].start, len, toks[i].flags, wc->text_end);
 		e = (const char *) WC_SLOT(wc, wc->hashes[i]);
-		for (Size b = 0; b < wc->stride; b += 64)
+		/* WC_STRIDE(T) is constant where T is: the loop unrolled */
+		for (Size b = 0; b < WC_STRIDE(T); b += 64)
 			__builtin_prefetch(e + b);
 	}
 	/* the words missing, prepared together so that their table probes overlap */
 	for (int i = 0; i < n; i++)
 	{
 		wc->prepared[i] = toks[i].end - toks[i].start > WC_MAXLEN ||
-			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i],
-						  wc->hashes[i]);
+			!word_matches(wc, WC_SLOT(wc, wc->hashes[i]), s, &toks[i]);
 		if (wc->prepared[i])
 			word_prepare(wc, s, &toks[i], utf8, &wc->prep[i]);
 	}
@@ -1730,22 +1944,28 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 	{
 		WordEntry  *e = toks[i].end - toks[i].start > WC_MAXLEN ? wc->scratch :
 			WC_SLOT(wc, wc->hashes[i]);
-		bool		hit = !wc->prepared[i];
+		/*
+		 * A word that matched above still does unless its slot was filled
+		 * since, which only a slot this sentence read can have been (or
+		 * one read 256 sentences ago: checked again, no harm); only the
+		 * tokens of such a slot need keep_referenced.
+		 */
+		bool		read = e->stamp == stamp;
 
-		/* a word that matched above still does unless its slot was filled since */
-		for (int k = 0; hit && k < nfilled; k++)
-			hit = filled[k] != e;
-		if (!hit && (e == wc->scratch || !word_matches(wc, e, s, &toks[i], wc->hashes[i])))
+		if ((wc->prepared[i] || read) &&
+			(e == wc->scratch || !word_matches(wc, e, s, &toks[i])))
 		{
-			keep_referenced(wc, e, i);
-			word_store_t(wc, T, e, s, &toks[i], wc->hashes[i], utf8,
+			if (read)
+				keep_referenced(wc, e, i);
+			word_store_t(wc, T, e, s, &toks[i], utf8,
 						 wc->prepared[i] ? &wc->prep[i] : NULL);
-			filled[nfilled++] = e;
 		}
+		e->stamp = stamp;
 		wc->sums_of[i] = e->sums;
 		wc->ti[i].lower = e->lower;
 		wc->ti[i].shape = e->shape;
 		wc->ti[i].mlower = e->mlower;
+		wc->ti[i].mshape = e->mshape;
 		wc->gaz[i] = e->gaz;
 		wc->keys[i] = e->capital == 0 ? 0 : e->capital == 1 ? HIST_KEY(e->lower) :
 			HIST_KEY(e->lower) | HIST_CAPITAL;
@@ -1809,7 +2029,7 @@ tag_sentence_t(const NerModel *m, WordCache *wc, int T, History *hist, const cha
 		}
 		token_scores_t(T, part, np, wc->w, f, nf, m->qscale, wc->em + i * T);
 	}
-	viterbi_t(m->vtrans, T, wc->em, n, tags);
+	viterbi_t(m->vtrans, T, avx2, wc->em, n, tags);
 	if (hist)
 		history_add(hist, wc->keys, tags, n);
 }
@@ -1826,7 +2046,7 @@ static void
 tag_sentence_avx2(const NerModel *m, WordCache *wc, History *hist, const char *s,
 				  const NerToken *toks, int n, uint8 *tags)
 {
-	tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+	tag_sentence_t(m, wc, NER_COMMON_T, true, hist, s, toks, n, tags);
 }
 #endif
 
@@ -1847,9 +2067,9 @@ tag_sentence(const NerModel *m, WordCache *wc, History *hist, const char *s, int
 	else
 #endif
 	if (wc->T == NER_COMMON_T)
-		tag_sentence_t(m, wc, NER_COMMON_T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, NER_COMMON_T, false, hist, s, toks, n, tags);
 	else
-		tag_sentence_t(m, wc, wc->T, hist, s, toks, n, tags);
+		tag_sentence_t(m, wc, wc->T, false, hist, s, toks, n, tags);
 }
 
 /* A history for a document tagged by m, or NULL when m has no history features. */
@@ -2653,7 +2873,7 @@ train(TrainData *td, const TrainOptions *o, const char *caller)
 	p.tu = palloc0(sizeof(double) * (p.T + 1) * p.T);
 	p.c = 1;
 	allowed = allowed_transitions(td->labels.n, CurrentMemoryContext);
-	em = palloc(sizeof(float) * NER_MAX_SENTENCE * p.T);
+	em = palloc0(sizeof(float) * (NER_MAX_SENTENCE * p.T + 4));	/* see viterbi */
 	hist = history_create(td->labels.n, CurrentMemoryContext);
 	order = palloc(sizeof(int) * td->ndocs);
 	for (int i = 0; i < td->ndocs; i++)

@@ -48,8 +48,27 @@ extern void ner_tokenizer_init(NerTokenizer *tz, const char *s, int len);
 extern bool ner_next_token(NerTokenizer *tz, NerToken *tok);
 extern int	ner_next_sentence(NerTokenizer *tz, NerToken *buf, int max);
 
-/* Hashes for features and gazetteer keys: FNV-1a, lower-casing ASCII. */
-extern uint64 ner_hash_lower(const char *p, int n, uint64 h);
+#define NER_FNV_PRIME UINT64CONST(0x100000001b3)
+
+/*
+ * Hashes for features and gazetteer keys: FNV-1a over p[0..n) with ASCII
+ * lower-cased, continuing from h.  Inline: the tagger hashes a word's
+ * prefixes and suffixes of one to four bytes with it.
+ */
+static inline uint64
+ner_hash_lower(const char *p, int n, uint64 h)
+{
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h ^= c;
+		h *= NER_FNV_PRIME;
+	}
+	return h;
+}
 
 /* Final mixer of splitmix64: spreads FNV's weak low bits over all bits. */
 static inline uint64
@@ -64,6 +83,8 @@ ner_mix64(uint64 x)
 }
 
 #define NER_HASH_INIT UINT64CONST(0xcbf29ce484222325)
+/* ner_hash_lower of a word from this is its gazetteer hash (ner_gazetteer_word_of_hash) */
+#define NER_GAZ_HASH_INIT (NER_HASH_INIT ^ 0x20)
 
 /* Character classes the rules share with the tokenizer. */
 extern bool ner_is_upper_at(const char *p, int remain, bool utf8);
@@ -117,6 +138,7 @@ typedef struct NerGazHit
 
 extern uint32 ner_lexicon_lookup(const char *word, int len);
 extern uint64 ner_lexicon_key(const char *word, int len);
+extern uint64 ner_lexicon_key_of_mixed(uint64 mixed);
 extern uint32 ner_lexicon_probe(uint64 key);
 extern void ner_lexicon_lookup_tokens(const char *s, const NerToken *toks, int n,
 									  uint32 *out);
@@ -135,6 +157,7 @@ extern NerGazHit ner_gazetteer_longest(const char *s, const NerToken *toks, int 
 extern bool ner_gazetteer_word_may_start(const NerGazWord *gw, uint8 types, bool *longer);
 extern const bool *ner_gazetteer_span_starts(bool *nonword);
 extern void ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw);
+extern void ner_gazetteer_word_of_hash(uint64 h, NerGazWord *gw);
 extern void ner_gazetteer_word_types(NerGazWord *gw);
 extern void ner_gazetteer_lookup_words(const char *s, const NerToken *toks,
 									   const NerGazWord *words, int n, NerGazHit *hits);

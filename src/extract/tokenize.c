@@ -26,24 +26,6 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
-/* ---- hashing ---- */
-
-/* FNV-1a over p[0..n) with ASCII lower-cased, continuing from h. */
-uint64
-ner_hash_lower(const char *p, int n, uint64 h)
-{
-	for (int i = 0; i < n; i++)
-	{
-		unsigned char c = (unsigned char) p[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		h ^= c;
-		h *= UINT64CONST(0x100000001b3);
-	}
-	return h;
-}
-
 /* ---- character classes ---- */
 
 typedef enum CharClass
@@ -177,20 +159,70 @@ static const char *const abbreviations[] = {
 	"blvd", "rd", "e.g", "i.e", NULL
 };
 
-/* True when p[0..n) is a known abbreviation that keeps its period. */
+/*
+ * The abbreviations as numbers, sorted: the bytes of one (at most 7, none
+ * 0) in a zeroed uint64, as memcpy puts them.  Filled by abbreviations_init.
+ */
+static uint64 abbreviation_codes[lengthof(abbreviations) - 1];
+
+/* Number of the n (< 8) bytes at p, lower-cased (ASCII), as abbreviation_codes. */
+static inline uint64
+abbreviation_code(const char *p, int n)
+{
+	char		buf[8] = {0};
+	uint64		code;
+
+	for (int i = 0; i < n; i++)
+		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
+	memcpy(&code, buf, sizeof(code));
+	return code;
+}
+
+/* qsort comparator of uint64. */
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Fills abbreviation_codes, once per backend with ascii_class_init. */
+static void
+abbreviations_init(void)
+{
+	for (int i = 0; i < lengthof(abbreviation_codes); i++)
+		abbreviation_codes[i] = abbreviation_code(abbreviations[i], strlen(abbreviations[i]));
+	qsort(abbreviation_codes, lengthof(abbreviation_codes), sizeof(uint64), uint64_cmp);
+}
+
+/*
+ * True when p[0..n) is a known abbreviation that keeps its period: a
+ * binary search of its number (a text has no zero byte, so equal numbers
+ * are equal words).
+ */
 static bool
 is_abbreviation(const char *p, int n)
 {
-	char		buf[8];
+	uint64		code;
+	int			lo = 0,
+				hi = lengthof(abbreviation_codes) - 1;
 
-	if (n >= (int) sizeof(buf))
+	if (n >= 8)
 		return false;
-	for (int i = 0; i < n; i++)
-		buf[i] = (p[i] >= 'A' && p[i] <= 'Z') ? p[i] + ('a' - 'A') : p[i];
-	buf[n] = '\0';
-	for (const char *const *a = abbreviations; *a; a++)
-		if ((*a)[0] == buf[0] && strcmp(*a, buf) == 0)
+	code = abbreviation_code(p, n);
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (abbreviation_codes[mid] == code)
 			return true;
+		if (abbreviation_codes[mid] < code)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return false;
 }
 
@@ -204,7 +236,10 @@ ner_tokenizer_init(NerTokenizer *tz, const char *s, int len)
 	tz->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	tz->next_starts_sentence = true;
 	if (!ascii_class_done)
+	{
+		abbreviations_init();
 		ascii_class_init();
+	}
 	tz->have_pending = false;
 	tz->next_at = -1;
 }
@@ -218,17 +253,12 @@ ascii_prefix_ci(const char *p, int remain, const char *prefix)
 	return remain >= n && pg_strncasecmp(p, prefix, n) == 0;
 }
 
-/* A URL: scheme or www. up to the next space, without trailing punctuation. */
-static int
-scan_url(const char *p, int remain)
+/* scan_url of a text starting with ht, ft or ww (any case). */
+static pg_noinline int
+scan_url_from(const char *p, int remain)
 {
 	int			n = 0;
-	char		c = (char) (*p | 0x20);
 
-	/* most words start with none of ht, ft, ww: skip the four comparisons */
-	if ((c != 'h' && c != 'f' && c != 'w') || remain < 4 ||
-		(char) (p[1] | 0x20) != (c == 'w' ? 'w' : 't'))
-		return 0;
 	if (!ascii_prefix_ci(p, remain, "http://") && !ascii_prefix_ci(p, remain, "https://") &&
 		!ascii_prefix_ci(p, remain, "ftp://") && !ascii_prefix_ci(p, remain, "www."))
 		return 0;
@@ -238,6 +268,22 @@ scan_url(const char *p, int remain)
 	while (n > 0 && strchr(".,;:!?'\")]}", p[n - 1]) != NULL)
 		n--;
 	return n > 7 ? n : 0;
+}
+
+/*
+ * A URL: scheme or www. up to the next space, without trailing
+ * punctuation.  Most words start with none of ht, ft, ww: they are told
+ * here, inline, and skip the four comparisons.
+ */
+static inline int
+scan_url(const char *p, int remain)
+{
+	char		c = (char) (*p | 0x20);
+
+	if ((c != 'h' && c != 'f' && c != 'w') || remain < 4 ||
+		(char) (p[1] | 0x20) != (c == 'w' ? 'w' : 't'))
+		return 0;
+	return scan_url_from(p, remain);
 }
 
 /* Characters of the local part of an e-mail address. */
@@ -286,7 +332,7 @@ scan_email(const char *p, int remain)
  * tokenizer's position: the next @ of the text is found once and kept, so
  * words far from any @ are not scanned twice.
  */
-static bool
+static pg_attribute_always_inline bool
 email_possible(NerTokenizer *tz)
 {
 	if (tz->next_at < tz->pos)
@@ -299,7 +345,7 @@ email_possible(NerTokenizer *tz)
 }
 
 /* A word from p: letters and digits with the inner joiners the header lists. */
-static inline int
+static pg_attribute_always_inline int
 scan_word(const char *p, int remain, bool utf8, bool *dotted)
 {
 	int			n = 0,
@@ -331,6 +377,9 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 			last = cc;
 			continue;
 		}
+		/* most words end before a space or punctuation that joins nothing */
+		if (cc != CC_APOS && cc != CC_HYPHEN && p[n] != '.' && p[n] != ',' && p[n] != ':')
+			break;
 		if (n + clen < remain)
 		{
 			int			clen2;
@@ -364,8 +413,11 @@ scan_word(const char *p, int remain, bool utf8, bool *dotted)
 	return n;
 }
 
-/* Next token, or false at the end of the text. */
-static inline bool
+/*
+ * Next token, or false at the end of the text.  Inlined into
+ * ner_next_sentence, the tagger's loop over every token.
+ */
+static pg_attribute_always_inline bool
 next_token(NerTokenizer *tz, NerToken *tok)
 {
 	const char *s = tz->s;
@@ -597,14 +649,12 @@ gaz_load_file(GazTable *g, const char *path, uint8 type)
 }
 
 /* Reads the gazetteer files once per backend; a failed read is retried later. */
-static const GazTable *
-gaz_get_table(void)
+static pg_noinline const GazTable *
+gaz_load_table(void)
 {
 	MemoryContext cxt;
 	GazTable   *g;
 
-	if (gazetteer != NULL)
-		return gazetteer;
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml gazetteer", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
@@ -625,6 +675,13 @@ gaz_get_table(void)
 	PG_END_TRY();
 	gazetteer = g;
 	return g;
+}
+
+/* The gazetteer, read at the first call: inline, every token asks. */
+static inline const GazTable *
+gaz_get_table(void)
+{
+	return likely(gazetteer != NULL) ? gazetteer : gaz_load_table();
 }
 
 /* ---- the word lexicon ---- */
@@ -687,14 +744,12 @@ lex_value(const char *p)
 }
 
 /* Reads gazetteer/lexicon.txt once per backend; a failed read is retried later. */
-static const LexTable *
-lex_get_table(void)
+static pg_noinline const LexTable *
+lex_load_table(void)
 {
 	MemoryContext cxt;
 	LexTable   *t;
 
-	if (lexicon != NULL)
-		return lexicon;
 	cxt = AllocSetContextCreate(TopMemoryContext, "aiml lexicon", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
@@ -743,6 +798,13 @@ lex_get_table(void)
 	return t;
 }
 
+/* The lexicon, read at the first call: inline, every new word asks. */
+static inline const LexTable *
+lex_get_table(void)
+{
+	return likely(lexicon != NULL) ? lexicon : lex_load_table();
+}
+
 /* The value of a key in the lexicon, 0 when absent. */
 static inline uint32
 lex_probe(const LexTable *t, uint64 key)
@@ -770,11 +832,20 @@ ner_lexicon_lookup(const char *word, int len)
 uint64
 ner_lexicon_key(const char *word, int len)
 {
-	const LexTable *t = lex_get_table();
-	uint64		key = lex_key(word, len);
+	return ner_lexicon_key_of_mixed(lex_key(word, len));
+}
 
-	__builtin_prefetch(t->slots + ((uint32) key & t->mask));
-	return key;
+/*
+ * ner_lexicon_key of a word from mixed, ner_mix64 of its ner_hash_lower
+ * from NER_HASH_INIT, for a caller that has it already.
+ */
+uint64
+ner_lexicon_key_of_mixed(uint64 mixed)
+{
+	const LexTable *t = lex_get_table();
+
+	__builtin_prefetch(t->slots + ((uint32) mixed & t->mask));
+	return mixed;
 }
 
 /* ner_lexicon_lookup of the word of a ner_lexicon_key. */
@@ -823,6 +894,17 @@ ner_gazetteer_span_starts(bool *nonword)
 	return g->starts_span;
 }
 
+/* ner_gazetteer_word_of_hash, inlined into both its callers. */
+static inline void
+gaz_word_of_hash(uint64 h, NerGazWord *gw)
+{
+	const GazTable *g = gaz_get_table();
+
+	gw->hash = h | 1;
+	gw->types = 0;
+	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+}
+
 /*
  * The phrase hash of one word alone into gw, its table slot prefetched for
  * ner_gazetteer_word_types.
@@ -830,11 +912,19 @@ ner_gazetteer_span_starts(bool *nonword)
 void
 ner_gazetteer_word_hash(const char *p, int n, NerGazWord *gw)
 {
-	const GazTable *g = gaz_get_table();
+	gaz_word_of_hash(ner_hash_lower(p, n, NER_GAZ_HASH_INIT), gw);
+}
 
-	gw->hash = phrase_step(NER_HASH_INIT, p, n);
-	gw->types = 0;
-	__builtin_prefetch(g->keys + ((uint32) ner_mix64(gw->hash) & g->mask));
+/*
+ * ner_gazetteer_word_hash of a word from h, its ner_hash_lower from
+ * NER_GAZ_HASH_INIT (what phrase_step gives for the word alone, before its
+ * lowest bit is set), for a caller that hashes the word's bytes for more
+ * than this.
+ */
+void
+ner_gazetteer_word_of_hash(uint64 h, NerGazWord *gw)
+{
+	gaz_word_of_hash(h, gw);
 }
 
 /* The gazetteer's types of the word of ner_gazetteer_word_hash, into gw. */
@@ -897,6 +987,17 @@ ner_gazetteer_lookup_words(const char *s, const NerToken *toks, const NerGazWord
 		{
 			h = phrase_step(NER_HASH_INIT, s + toks[i].start, toks[i].end - toks[i].start);
 			t = gaz_get(g, h);
+		}
+		/*
+		 * hits[i] is set whole here, which drops the inside bits that the
+		 * phrases before it gave it, as it always has: the features of
+		 * the models trained depend on that.  Most words are no phrase
+		 * and start none.
+		 */
+		if (t == 0)
+		{
+			hits[i] = (NerGazHit) {0, 0, 0};
+			continue;
 		}
 		hits[i] = longest_phrase(g, s, toks + i, n - i, h, t);
 		for (int k = 0; k < hits[i].length; k++)
