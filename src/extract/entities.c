@@ -2259,14 +2259,12 @@ title_name_end(TextScan *sc, int q, int *end)
 	}
 	for (int more = 0; more < 3; more++)
 	{
-		int			j = e;
+		int			j = skip_spaces(sc, e);
 
-		if (HI(AT(sc, j)))
+		if (j < 0)
 			return NAME_MAYBE;
-		if (!SPACE(AT(sc, j)))
+		if (j == 0)
 			break;
-		while (SPACE(AT(sc, j)))
-			j++;
 		if (HI(AT(sc, j)))
 			return NAME_MAYBE;
 		if (!UPPER(AT(sc, j)))
@@ -2292,23 +2290,21 @@ pf_person_title(TextScan *sc, int p)
 	/* the titles in the pattern's order ("Mr" is tried before "Mrs") */
 	for (int i = 0; title_words[i]; i++)
 	{
-		int			n = strlen(title_words[i]);
+		int			n = list.len[i];
 
 		if (p + n > sc->len || memcmp(sc->s + p, title_words[i], n) != 0)
 			continue;
 		/* \.?\s+, the dot taken first; without it \s+ would meet the dot */
 		for (int dot = AT(sc, p + n) == '.'; dot >= 0; dot--)
 		{
-			int			q = p + n + dot;
+			int			q = skip_spaces(sc, p + n + dot);
 			int			end;
 			int			r;
 
-			if (HI(AT(sc, q)))
+			if (q < 0)
 				return true;
-			if (!SPACE(AT(sc, q)))
+			if (q == 0)
 				continue;
-			while (SPACE(AT(sc, q)))
-				q++;
 			if ((r = title_name_end(sc, q, &end)) == NAME_MAYBE)
 				return true;
 			if (r == NAME_FOUND)
